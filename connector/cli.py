@@ -1,0 +1,104 @@
+"""The `memberpass-connector` command."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from connector.errors import ConfigError
+
+
+@click.group()
+@click.version_option(package_name="memberpass-connector")
+def main() -> None:
+    """MemberPass Connector: triggers, actions and searches for Zapier, n8n and webhooks."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8765, show_default=True, type=int)
+@click.option(
+    "--environment",
+    type=click.Choice(["test", "live"]),
+    default="test",
+    show_default=True,
+    help="Which token prefix the sandbox accepts.",
+)
+@click.option("--per-minute", type=int, default=300, show_default=True, help="Per-token requests per minute.")
+@click.option("--per-hour", type=int, default=10_000, show_default=True, help="Per-token requests per hour.")
+@click.option(
+    "--clock-speed",
+    type=float,
+    default=1.0,
+    show_default=True,
+    help="Sandbox seconds per real second (speeds up webhook retries, trials, expiries).",
+)
+@click.option(
+    "--seed",
+    "seed_preset",
+    type=click.Choice(["none", "demo"]),
+    default="none",
+    show_default=True,
+    help="Seed data at start and print the tokens.",
+)
+def sandbox(
+    host: str,
+    port: int,
+    environment: str,
+    per_minute: int,
+    per_hour: int,
+    clock_speed: float,
+    seed_preset: str,
+) -> None:
+    """Run the MemberPass v1 sandbox over HTTP."""
+    from connector.sandbox import SandboxServer, SandboxSettings
+
+    settings = SandboxSettings(
+        environment=environment, per_minute=per_minute, per_hour=per_hour, clock_speed=clock_speed
+    )
+    server = SandboxServer(settings, host, port, quiet=False)
+    click.echo(f"MemberPass sandbox on {server.base_url}  (control surface: {server.url}/_sandbox/)")
+    if seed_preset == "demo":
+        _print_seed(server.sandbox)
+    server.serve_forever()
+
+
+def _print_seed(sandbox_obj: object) -> None:
+    from connector.sandbox.seed import seed_demo
+
+    seeded = seed_demo(sandbox_obj.store)  # type: ignore[attr-defined]
+    click.echo(f"Seeded team {seeded['team_id']} with projects {', '.join(seeded['project_ids'])}")
+    for name, token in seeded["tokens"].items():
+        click.echo(f"  {name:15} {token}")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=int)
+def serve(host: str, port: int) -> None:
+    """Run the connector's HTTP service."""
+    from werkzeug.serving import run_simple
+
+    from connector.app import create_app
+
+    try:
+        app = create_app()
+    except ConfigError as err:
+        click.echo(f"error: {err.message}\n  fix: {err.remediation}", err=True)
+        sys.exit(2)
+    click.echo(f"MemberPass Connector on http://{host}:{port}")
+    run_simple(host, port, app, threaded=True)
+
+
+@main.command()
+@click.option("--port", default=8765, show_default=True, type=int, help="Sandbox port.")
+def demo(port: int) -> None:
+    """Start the sandbox with demo data and show what is running."""
+    from connector.demo import run_demo
+
+    run_demo(sandbox_port=port)
+
+
+if __name__ == "__main__":
+    main()
