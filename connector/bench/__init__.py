@@ -1,0 +1,1 @@
+"""Benchmarks, kept out of the test suite. Run them all with `memberpass-connector bench [--quick]`."""
