@@ -100,5 +100,19 @@ def demo(port: int) -> None:
     run_demo(sandbox_port=port)
 
 
+@main.command()
+@click.option("--quick", is_flag=True, help="Shorter runs (a smoke check of the numbers).")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Also write the figures as JSON.")
+def bench(quick: bool, json_path: str | None) -> None:
+    """Run every benchmark in one process and print one table."""
+    from connector.bench.runner import run_all, table, write_json
+
+    figures = run_all(quick, echo=click.echo)
+    click.echo(table(figures))
+    if json_path:
+        write_json(figures, json_path)
+        click.echo(f"figures written to {json_path}")
+
+
 if __name__ == "__main__":
     main()
