@@ -92,12 +92,14 @@ def serve(host: str, port: int) -> None:
 
 
 @main.command()
-@click.option("--port", default=8765, show_default=True, type=int, help="Sandbox port.")
-def demo(port: int) -> None:
-    """Start the sandbox with demo data and show what is running."""
+@click.option("--port", default=8765, show_default=True, type=int, help="Sandbox port (another if taken).")
+@click.option("--connector-port", default=8080, show_default=True, type=int, help="Connector port.")
+@click.option("--duration", type=float, default=None, help="Stop after this many seconds (default: Ctrl-C).")
+def demo(port: int, connector_port: int, duration: float | None) -> None:
+    """The product tour: sandbox with demo data, the connector, live traffic."""
     from connector.demo import run_demo
 
-    run_demo(sandbox_port=port)
+    run_demo(sandbox_port=port, connector_port=connector_port, duration=duration)
 
 
 @main.command()
