@@ -105,9 +105,10 @@ class Api:
         rule: str,
         ability: str | None,
         *,
-        bucket: tuple[str, int] | None = None,
+        bucket: tuple[str, int | str] | None = None,
     ) -> Callable[[View], View]:
-        """Register a handler. ``bucket`` adds an endpoint-specific per-minute limit (name, limit)."""
+        """Register a handler. ``bucket`` adds an endpoint-specific per-minute limit (name, limit); the
+        limit is a number or the name of a :class:`SandboxSettings` field, read per sandbox."""
 
         def decorator(fn: View) -> View:
             endpoint = f"{method.lower()}_{fn.__module__.rsplit('.', 1)[-1]}_{fn.__name__}"
@@ -152,7 +153,7 @@ def _json_body() -> dict[str, Any]:
 
 
 def run_pipeline(
-    fn: View, ability: str | None, bucket: tuple[str, int] | None, kwargs: dict[str, Any]
+    fn: View, ability: str | None, bucket: tuple[str, int | str] | None, kwargs: dict[str, Any]
 ) -> Response:
     svc = services()
     plan = svc.faults.take(request.method, request.path, template_path())
@@ -174,7 +175,9 @@ def run_pipeline(
     buckets = [("minute", svc.settings.per_minute, svc.settings.minute_window)]
     buckets.append(("hour", svc.settings.per_hour, svc.settings.hour_window))
     if bucket is not None:
-        buckets.append((bucket[0], bucket[1], svc.settings.minute_window))
+        name, limit = bucket
+        limit = int(getattr(svc.settings, limit)) if isinstance(limit, str) else limit
+        buckets.append((name, limit, svc.settings.minute_window))
     verdict = svc.limiter.hit(token["id"], buckets)
     g.rate_headers = _rate_headers(verdict)
     if not verdict.allowed:
