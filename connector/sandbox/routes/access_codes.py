@@ -24,11 +24,11 @@ import secrets
 from typing import Any
 
 from connector.sandbox.errors import invalid, not_found
+from connector.sandbox.family import deleted, log, team_tier
 from connector.sandbox.framework import Ctx, api
 from connector.sandbox.ids import new_id
 from connector.sandbox.pagination import page_list
 from connector.sandbox.routes.plans import get_owned_plan
-from connector.sandbox.routes.projects import deleted, log, team_tier
 from connector.sandbox.store import Obj, Store
 from connector.sandbox.timeutil import iso, parse_iso
 from connector.sandbox.validation import Field, validate

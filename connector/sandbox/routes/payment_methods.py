@@ -12,10 +12,10 @@ from flask import Response
 
 from connector.sandbox.control import control, json_response
 from connector.sandbox.errors import invalid
+from connector.sandbox.family import control_input, control_project, log
 from connector.sandbox.framework import Ctx, api, services
 from connector.sandbox.ids import new_id, random_alnum
 from connector.sandbox.pagination import unpaginated
-from connector.sandbox.routes.projects import control_input, control_project, log
 from connector.sandbox.store import Obj, Store, public
 from connector.sandbox.validation import Field
 

@@ -25,11 +25,11 @@ from flask import Response
 
 from connector.sandbox.control import control, json_response
 from connector.sandbox.errors import invalid, not_found
+from connector.sandbox.family import apply_changes, control_input, control_project, deleted, log
 from connector.sandbox.framework import Ctx, api, services
 from connector.sandbox.ids import new_id
 from connector.sandbox.pagination import page_list
 from connector.sandbox.routes.currencies import currency_by_code, currency_by_id
-from connector.sandbox.routes.projects import apply_changes, control_input, control_project, deleted, log
 from connector.sandbox.store import Obj, Store, public
 from connector.sandbox.validation import Field, money, validate
 

@@ -23,17 +23,11 @@ from flask import Response
 
 from connector.sandbox.control import control, json_response
 from connector.sandbox.errors import invalid, not_found
+from connector.sandbox.family import control_input, control_project, deleted, log, strip_tags
 from connector.sandbox.framework import Ctx, api, services
 from connector.sandbox.ids import new_id
 from connector.sandbox.pagination import page_list
-from connector.sandbox.routes.projects import (
-    control_input,
-    control_project,
-    deleted,
-    log,
-    require_bot,
-    strip_tags,
-)
+from connector.sandbox.routes.project_bots import require_bot
 from connector.sandbox.store import Obj, Store, public
 from connector.sandbox.validation import Field, validate
 
