@@ -174,6 +174,17 @@ class TimeoutBudgetError(RetryableError):
     default_remediation = "MemberPass did not answer within the time budget; retry later."
 
 
+# --- give up ----------------------------------------------------------------------------------------------
+class PaginationLoopError(ConnectorError):
+    """A list answered a page or cursor it had already answered; reading on would never end."""
+
+    code = "PAGINATION_LOOP"
+    status = 502
+    default_remediation = (
+        "The list was stopped to avoid an endless loop; report the request id to MemberPass."
+    )
+
+
 # --- operator / start-up -----------------------------------------------------------------------------------
 class ConfigError(ConnectorError):
     code = "CONFIGURATION_INVALID"
