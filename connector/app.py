@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from flask import Flask, Response, g, request
+from werkzeug.exceptions import HTTPException
 
 from connector.config import Settings
 from connector.errors import ConnectorError
@@ -23,12 +24,29 @@ def create_app(config: Settings | dict[str, Any] | None = None) -> Flask:
     app.config["CONNECTOR_SETTINGS"] = settings
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     _install_errors(app)
+    from connector.connections import init_app as init_connections
+
+    init_connections(app, settings)
+    from actions.api import init_app as init_actions
+    from connector.catalog_api import catalog
+
+    init_actions(app, settings.idempotency_window)
+    app.register_blueprint(catalog)
 
     @app.get("/healthz")
     def healthz() -> Response:
         return Response(json.dumps({"status": "ok"}), mimetype="application/json")
 
     return app
+
+
+_HTTP_CODES = {
+    400: "BAD_REQUEST",
+    404: "RESOURCE_NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+}
 
 
 def _install_errors(app: Flask) -> None:
@@ -42,6 +60,13 @@ def _install_errors(app: Flask) -> None:
     def _finish(response: Response) -> Response:
         response.headers["X-Request-Id"] = g.get("request_id", "")
         return response
+
+    @app.errorhandler(HTTPException)
+    def _http_error(err: HTTPException) -> Response:
+        """Werkzeug's own refusals (404, 405, 413 over MAX_CONTENT_LENGTH, …) in the same envelope."""
+        status = err.code or 500
+        code = _HTTP_CODES.get(status, f"HTTP_{status}")
+        return _error(ConnectorError(err.description or err.name, code=code, status=status))
 
     @app.errorhandler(ConnectorError)
     def _error(err: ConnectorError) -> Response:

@@ -116,5 +116,18 @@ def bench(quick: bool, json_path: str | None) -> None:
         click.echo(f"figures written to {json_path}")
 
 
+def _add_connection_commands() -> None:
+    from connector.cli_connections import COMMANDS
+
+    for command in COMMANDS:
+        main.add_command(command)
+
+
+_add_connection_commands()
+
+from connector.cli_manifests import manifests  # noqa: E402  (a command group of its own module)
+
+main.add_command(manifests)
+
 if __name__ == "__main__":
     main()

@@ -28,6 +28,7 @@ class Settings:
     allow_private_targets: bool = False
     poll_interval: float = 60.0
     max_body_bytes: int = 1_048_576
+    idempotency_window: float = 86_400.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -40,6 +41,7 @@ class Settings:
             allow_private_targets=_bool(env, "CONNECTOR_ALLOW_PRIVATE_TARGETS"),
             poll_interval=_positive_number(env, "CONNECTOR_POLL_INTERVAL", 60.0),
             max_body_bytes=int(_positive_number(env, "CONNECTOR_MAX_BODY_BYTES", 1_048_576)),
+            idempotency_window=_positive_number(env, "CONNECTOR_IDEMPOTENCY_WINDOW", 86_400.0),
         )
 
 
