@@ -10,7 +10,7 @@ from flask import Blueprint, Response, request
 from connector.sandbox.abilities import ALL_ABILITIES, READ_ONLY_ABILITIES, is_known
 from connector.sandbox.errors import ApiError, invalid
 from connector.sandbox.faults import parse_rules
-from connector.sandbox.framework import services
+from connector.sandbox.framework import parse_json_body, services
 from connector.sandbox.tokens import describe, mint_token
 
 control = Blueprint("sandbox", __name__, url_prefix="/_sandbox")
@@ -21,16 +21,9 @@ def json_response(body: Any, status: int = 200) -> Response:
 
 
 def json_body() -> dict[str, Any]:
-    raw = request.get_data(cache=True)
-    if not raw.strip():
-        return {}
-    try:
-        body = json.loads(raw)
-    except ValueError:
-        raise invalid({"body": ["is not valid JSON"]}) from None
-    if not isinstance(body, dict | list):
-        raise invalid({"body": ["must be a JSON object or list"]})
-    return body  # type: ignore[return-value]
+    """A control route's JSON body: an object, or a list (fault rules)."""
+    body: dict[str, Any] = parse_json_body(allow_list=True)
+    return body
 
 
 @control.put("/faults")

@@ -139,7 +139,9 @@ def template_path() -> str | None:
     return rule.rule.replace("<", "{").replace(">", "}")
 
 
-def _json_body() -> dict[str, Any]:
+def parse_json_body(*, allow_list: bool = False) -> Any:
+    """The request's JSON body ({} when empty); VALIDATION_FAILED when it is not JSON or not an object
+    (or a list, where ``allow_list``)."""
     raw = request.get_data(cache=True)
     if not raw.strip():
         return {}
@@ -147,8 +149,13 @@ def _json_body() -> dict[str, Any]:
         body = json.loads(raw)
     except ValueError:
         raise invalid({"body": ["is not valid JSON"]}, "The request body is not valid JSON.") from None
-    if not isinstance(body, dict):
-        raise invalid({"body": ["must be a JSON object"]})
+    if not isinstance(body, dict) and not (allow_list and isinstance(body, list)):
+        raise invalid({"body": ["must be a JSON object or list" if allow_list else "must be a JSON object"]})
+    return body
+
+
+def _json_body() -> dict[str, Any]:
+    body: dict[str, Any] = parse_json_body()
     return body
 
 
