@@ -185,7 +185,7 @@ def run_pipeline(
         name, limit = bucket
         limit = int(getattr(svc.settings, limit)) if isinstance(limit, str) else limit
         buckets.append((name, limit, svc.settings.minute_window))
-    verdict = svc.limiter.hit(token["id"], buckets)
+    verdict = svc.limiter.hit(token["id"], buckets, reported=2)
     g.rate_headers = _rate_headers(verdict)
     if not verdict.allowed:
         raise ApiError(

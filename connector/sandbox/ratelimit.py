@@ -32,10 +32,15 @@ class RateLimiter:
         self._windows: dict[tuple[str, str], _Window] = {}
         self._lock = threading.Lock()
 
-    def hit(self, token_id: str, buckets: list[tuple[str, int, float]]) -> Verdict:
+    def hit(
+        self, token_id: str, buckets: list[tuple[str, int, float]], reported: int | None = None
+    ) -> Verdict:
         """Count one request against every bucket (name, limit, window seconds), or refuse it.
 
-        A refused request counts against nothing. The verdict describes the tightest bucket.
+        A refused request counts against nothing; a refusal names the bucket that refused. An allowed
+        request's verdict (the `X-RateLimit-*` headers) describes the tightest of the first ``reported``
+        buckets — the token-wide ones — so that a small endpoint bucket (test fire, 5/min) never looks like
+        the token's whole budget to a client pacing itself on the headers.
         """
         now = time.time()
         with self._lock:
@@ -52,7 +57,8 @@ class RateLimiter:
                 return Verdict(False, limit, 0, math.ceil(reset), max(1, math.ceil(reset - now)))
             for _, _, window in states:
                 window.count += 1
-            limit, length, window = min(states, key=lambda s: s[0] - s[2].count)
+            shown = states[:reported] if reported else states
+            limit, length, window = min(shown, key=lambda s: s[0] - s[2].count)
             return Verdict(True, limit, limit - window.count, math.ceil(window.started + length), 0)
 
     def reset(self) -> None:

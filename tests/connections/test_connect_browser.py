@@ -76,6 +76,7 @@ def browser(tmp_path: Path) -> Iterator[Any]:
         options.add_argument(flag)
     driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=CHROMEDRIVER))
     driver.set_page_load_timeout(20)
+    driver.implicitly_wait(5)  # elements of the page a click navigated to, on a loaded machine
     yield driver
     driver.quit()
 
@@ -121,6 +122,7 @@ def test_oauth_sign_in_in_the_browser(
     """What Zapier or n8n show: the consent page, the paste, the redirect back with code and state (the page's
     content security policy must allow that redirect), then the code exchanged with the PKCE verifier."""
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
 
     # Another origin than the connector's (localhost vs 127.0.0.1), as Zapier's or n8n's callback would be;
     # any page will do: only the URL the browser is sent to matters.
@@ -141,6 +143,7 @@ def test_oauth_sign_in_in_the_browser(
     assert "Connect n8n to MemberPass" in browser.find_element(By.TAG_NAME, "h1").text
     browser.find_element(By.ID, "token").send_keys(make_tenant(sandbox_server, name="OAuth Shop").token)
     browser.find_element(By.ID, "submit").click()
+    WebDriverWait(browser, 15).until(lambda b: b.current_url.startswith(callback))
 
     landed = urlsplit(browser.current_url)
     assert f"{landed.scheme}://{landed.netloc}{landed.path}" == callback

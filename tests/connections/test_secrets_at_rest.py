@@ -60,7 +60,7 @@ def test_no_token_or_key_in_the_database_files(
     for data in (raw, _file_bytes(db_path)):
         for secret in tokens + keys:
             assert secret.encode() not in data
-            assert secret.rsplit("_", 1)[1].encode() not in data  # not even the secret part alone
+            assert secret.split("_", 1)[1].encode() not in data  # not even the part after the prefix
         assert hash_secret(keys[0]).encode() in data, "keys are stored as their hash"
 
 
@@ -72,7 +72,7 @@ def test_no_token_or_key_in_any_log_record(
     assert any(r.name == "connector.connections" for r in caplog.records), "the paths do log"
     logged = "\n".join(caplog.text.splitlines() + [str(r.args) for r in caplog.records])
     for secret in tokens + keys:
-        assert secret not in logged and secret.rsplit("_", 1)[1] not in logged
+        assert secret not in logged and secret.split("_", 1)[1] not in logged
 
 
 def test_ciphertext_copied_onto_another_row_fails_to_decrypt(

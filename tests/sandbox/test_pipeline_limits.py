@@ -150,3 +150,15 @@ def test_clock_advances(fresh_sandbox: SandboxServer) -> None:
     assert after["now"] - before >= 3600
     bad = requests.post(fresh_sandbox.url + "/_sandbox/clock", json={"advance_seconds": "soon"}, timeout=5)
     assert bad.status_code == 422 and "advance_seconds" in bad.json()["error"]["fields"]
+
+
+def test_headers_describe_the_token_budget_not_a_small_endpoint_bucket() -> None:
+    from connector.sandbox.ratelimit import RateLimiter
+
+    limiter = RateLimiter()
+    buckets = [("minute", 300, 60.0), ("hour", 10_000, 3600.0), ("test-fire", 5, 60.0)]
+    verdicts = [limiter.hit("tok", buckets, reported=2) for _ in range(5)]
+    assert [v.limit for v in verdicts] == [300] * 5
+    assert verdicts[-1].remaining == 295
+    refused = limiter.hit("tok", buckets, reported=2)
+    assert not refused.allowed and refused.limit == 5 and refused.retry_after >= 1
