@@ -32,6 +32,15 @@ def create_app(config: Settings | dict[str, Any] | None = None) -> Flask:
 
     init_actions(app, settings.idempotency_window)
     app.register_blueprint(catalog)
+    from connector.openapi import openapi_bp
+
+    app.register_blueprint(openapi_bp)
+    from triggers.api import init_app as init_triggers
+
+    init_triggers(app)
+    from webhooks.api import init_app as init_webhooks
+
+    init_webhooks(app)
 
     @app.get("/healthz")
     def healthz() -> Response:

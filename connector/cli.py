@@ -81,6 +81,8 @@ def serve(host: str, port: int) -> None:
     from werkzeug.serving import run_simple
 
     from connector.app import create_app
+    from triggers.scheduler import start_background as start_polling
+    from webhooks.worker import start_background as start_delivery
 
     try:
         app = create_app()
@@ -88,6 +90,8 @@ def serve(host: str, port: int) -> None:
         click.echo(f"error: {err.message}\n  fix: {err.remediation}", err=True)
         sys.exit(2)
     click.echo(f"MemberPass Connector on http://{host}:{port}")
+    start_polling(app)
+    start_delivery(app)
     run_simple(host, port, app, threaded=True)
 
 
@@ -128,6 +132,10 @@ _add_connection_commands()
 from connector.cli_manifests import manifests  # noqa: E402  (a command group of its own module)
 
 main.add_command(manifests)
+
+from connector.cli_export import export  # noqa: E402  (the `export` group: zapier, n8n, openapi)
+
+main.add_command(export)
 
 if __name__ == "__main__":
     main()

@@ -1,5 +1,5 @@
 """Operator commands: ``keys generate|rotate|status``, ``connections list|revoke``,
-``oauth-clients add|list``.
+``oauth-clients add|list``. ``keys rotate`` re-encrypts every column connector/storage/encrypted.py lists.
 
 They read the same settings as ``serve`` (CONNECTOR_DB, CONNECTOR_ENCRYPTION_KEYS or the key file beside the
 database) and work while the server runs: SQLite writes wait on each other, and a server using the key file
@@ -18,11 +18,12 @@ import click
 
 from connector.clock import SystemClock, iso
 from connector.config import Settings
-from connector.crypto import KeyRing, generate_key, key_id
+from connector.crypto import DecryptionError, KeyRing, generate_key, key_id
 from connector.errors import ConfigError
 from connector.keyfile import FileKeySource, add_key, keep_only, key_file_path, read_key_file, ring_for
 from connector.storage.connections import ConnectionRepository
 from connector.storage.db import ConnectorDB, open_db
+from connector.storage.encrypted import COLUMNS, EncryptedColumn, Rotated, key_usage, reencrypt_every_column
 from connector.storage.oauth import OAuthRepository
 
 
@@ -58,7 +59,7 @@ def runtime() -> Iterator[Runtime]:
 # --- keys --------------------------------------------------------------------------------------------------
 @click.group()
 def keys() -> None:
-    """Encryption keys of the stored MemberPass tokens."""
+    """Encryption keys of the stored MemberPass tokens, subscription secrets and action results."""
 
 
 @keys.command("generate")
@@ -68,9 +69,10 @@ def keys_generate() -> None:
 
 
 @keys.command("rotate")
-@click.option("--drop-old", is_flag=True, help="Afterwards, remove keys that no stored token uses any more.")
+@click.option("--drop-old", is_flag=True, help="Afterwards, remove keys that no stored value uses any more.")
 def keys_rotate(drop_old: bool) -> None:
-    """Re-encrypt every stored token under the newest key.
+    """Re-encrypt every stored secret under the newest key: MemberPass tokens, subscription signing
+    secrets (and upstream webhook secrets), stored action results.
 
     With the key file (CONNECTOR_ENCRYPTION_KEYS unset) a new key is added to the file first. With
     CONNECTOR_ENCRYPTION_KEYS, put the new key (from `keys generate`) first, keep the old ones after it,
@@ -83,8 +85,12 @@ def keys_rotate(drop_old: bool) -> None:
             add_key(path)
             rt.ring = KeyRing.from_source(FileKeySource(path))
             click.echo(f"Added key {rt.ring.primary_id.hex()} to {path}.")
-        changed = rt.connections().reencrypt_all()
-        click.echo(f"Re-encrypted {changed} stored token(s) under key {rt.ring.primary_id.hex()}.")
+        try:
+            rotated = reencrypt_every_column(rt.cdb, rt.ring)
+        except DecryptionError as err:
+            raise click.ClickException(f"{err.message} {err.remediation}") from None
+        _report(rotated, rt.ring.primary_id.hex())
+        changed = sum(r.changed for r in rotated.values())
         if not from_file and changed == 0 and len(rt.ring.keys) == 1:
             click.echo(
                 "Nothing was under an older key. To rotate: run `keys generate`, put the new key first in "
@@ -94,18 +100,31 @@ def keys_rotate(drop_old: bool) -> None:
             _drop_old(rt, path if from_file else None)
 
 
+def _report(rotated: dict[EncryptedColumn, Rotated], primary: str) -> None:
+    tokens, *others = COLUMNS
+    click.echo(f"Re-encrypted {rotated[tokens].changed} stored token(s) under key {primary}.")
+    click.echo("Re-encrypted " + ", ".join(f"{rotated[c].changed} {c.noun}(s)" for c in others) + ".")
+    for column, done in rotated.items():
+        if done.unreadable:
+            click.echo(
+                f"Left {done.unreadable} {column.noun}(s) that no key of the ring can read: they count as "
+                "lost (the call runs again) and expire with their window."
+            )
+
+
 def _drop_old(rt: Runtime, path: object) -> None:
-    usage = rt.connections().key_usage()
+    usage = key_usage(rt.cdb)
     primary = rt.ring.primary_id.hex()
-    still_used = sorted(k for k in usage if k != primary)
+    ring_ids = {key_id(k).hex() for k in rt.ring.keys}
+    still_used = sorted(k for k in usage if k != primary and k in ring_ids)
     if still_used:
         raise click.ClickException(
-            f"Key(s) {', '.join(still_used)} still encrypt stored tokens; run `keys rotate` again first."
+            f"Key(s) {', '.join(still_used)} still encrypt stored values; run `keys rotate` again first."
         )
     old = len(rt.ring.keys) - 1
     if path is None:
         click.echo(
-            f"No stored token uses the {old} older key(s): remove them from CONNECTOR_ENCRYPTION_KEYS."
+            f"No stored value uses the {old} older key(s): remove them from CONNECTOR_ENCRYPTION_KEYS."
         )
         return
     keep_only(key_file_path(rt.settings.db_path), (rt.ring.keys[0],))
@@ -114,17 +133,26 @@ def _drop_old(rt: Runtime, path: object) -> None:
 
 @keys.command("status")
 def keys_status() -> None:
-    """Show each key of the ring and how many stored tokens it encrypts."""
+    """Show each key of the ring and how many stored tokens (and other secrets) it encrypts."""
     with runtime() as rt:
-        usage = rt.connections().key_usage()
+        usage = key_usage(rt.cdb, COLUMNS[:1])
+        others = key_usage(rt.cdb, COLUMNS[1:])
         path = key_file_path(rt.settings.db_path)
         ring_keys = rt.ring.keys if rt.settings.encryption_keys or not path.exists() else read_key_file(path)
         for index, key in enumerate(ring_keys):
             kid = key_id(key).hex()
             role = "encrypts new tokens" if index == 0 else "decrypts only"
-            click.echo(f"{kid}  {usage.pop(kid, 0):6d} token(s)  {role}")
-        for kid, count in usage.items():
-            click.echo(f"{kid}  {count:6d} token(s)  MISSING from the ring: these cannot be decrypted")
+            click.echo(f"{kid}  {usage.pop(kid, 0):6d} token(s)  {role}{_others(others.pop(kid, 0))}")
+        for kid in sorted(set(usage) | set(others)):
+            count = usage.get(kid, 0)
+            click.echo(
+                f"{kid}  {count:6d} token(s)  MISSING from the ring: these cannot be decrypted"
+                + _others(others.get(kid, 0))
+            )
+
+
+def _others(count: int) -> str:
+    return f"  (and {count} subscription secret(s) or stored action result(s))" if count else ""
 
 
 # --- connections -------------------------------------------------------------------------------------------

@@ -49,6 +49,8 @@ def run_demo(
 ) -> dict[str, int]:
     """Run the tour; returns the event counts seen (used by the smoke test)."""
     from connector.app import create_app
+    from triggers.scheduler import start_background
+    from webhooks.worker import start_background as start_delivery
 
     sandbox = SandboxServer(SandboxSettings(), port=_free_port(sandbox_port)).start()
     seeded = requests.post(sandbox.url + "/_sandbox/seed", json={"preset": "demo"}, timeout=10).json()
@@ -57,6 +59,8 @@ def run_demo(
     for name, token in seeded["tokens"].items():
         click.echo(f"  token {name:15} {token}")
     app = create_app({"api_base": sandbox.base_url, "db_path": ":memory:"})
+    polling = start_background(app)
+    delivery = start_delivery(app)
     connector = _ConnectorThread(app, _free_port(connector_port))
     connector.start()
     click.echo(f"Connector            http://127.0.0.1:{connector.server.server_port}  (GET /healthz)")
@@ -77,6 +81,10 @@ def run_demo(
     except KeyboardInterrupt:
         click.echo("stopping …")
     finally:
+        if polling is not None:
+            polling.shutdown()
+        if delivery is not None:
+            delivery.stop()
         connector.stop()
         sandbox.stop()
     click.echo(f"{sum(counts.values())} events across {len(counts)} kinds; stopped cleanly.")

@@ -32,7 +32,9 @@ Format, in short (the full description is ``manifests/FORMAT.md``)::
 
 Searches may add ``match: {record_field: input_key}`` (keep exact matches only), ``require_one_of`` and
 ``or_create: <action key>``; choices add ``value`` and ``label_field``; triggers add ``dedupe`` and
-``order_by``; any entry may list the ``events`` that signal a change of its records. ``events.yaml``
+``order_by``, or with ``source: events`` read their changes from the event feed (``events``, an optional
+``fetch`` of the changed record, no ``request``); any entry may list the ``events`` that signal a change
+of its records. ``events.yaml``
 holds the event catalog: ``events: [{name, abilities, label, description, scope: project|team, sample}]``.
 """
 

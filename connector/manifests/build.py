@@ -8,6 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 from connector.manifests.model import (
+    CHANGE_FIELDS,
+    FEED_PATH,
     Choice,
     Entry,
     Event,
@@ -97,9 +99,32 @@ def build_request(raw: dict[str, Any], inputs: tuple[Field, ...]) -> Request:
     )
 
 
+def feed_request(inputs: tuple[Field, ...], events: tuple[str, ...]) -> Request:
+    """`source: events`: ``GET /webhook-events?type=<events, comma-separated>&project_id=…``; only a
+    `project_id` input goes to the feed (the others are `fetch` path variables)."""
+    query = (("project_id", "project_id"),) if any(f.key == "project_id" for f in inputs) else ()
+    return Request(method="GET", path=FEED_PATH, query=query, constants=(("type", ",".join(events)),))
+
+
+def change_output(output: Output) -> Output:
+    """A `source: events` trigger's items: the record's declared fields, then the change fields (unless the
+    manifest declared them itself)."""
+    declared = {f.key for f in output.fields}
+    added = tuple(f for f in CHANGE_FIELDS if f.key not in declared)
+    return Output(output.root, output.fields + added, output.include)
+
+
 def build_entry(raw: dict[str, Any], resource: str, noun: str, file: str, position: int) -> Entry:
     inputs = tuple(build_input(f) for f in raw.get("inputs") or [])
-    output = raw.get("output")
+    output = None if raw.get("output") is None else build_output(raw["output"])
+    events = tuple(raw.get("events") or ())
+    reads = raw.get("source", "list")
+    if reads == "events":
+        request = feed_request(inputs, events)
+        output = None if output is None else change_output(output)
+    else:
+        request = build_request(raw["request"], inputs)
+    fetch = raw.get("fetch")
     return Entry(
         key=raw["key"],
         kind=raw["kind"],
@@ -108,12 +133,12 @@ def build_entry(raw: dict[str, Any], resource: str, noun: str, file: str, positi
         label=raw["label"],
         description=raw["description"],
         abilities=abilities(raw["ability"]),
-        request=build_request(raw["request"], inputs),
+        request=request,
         inputs=inputs,
-        output=None if output is None else build_output(output),
+        output=output,
         sample=raw.get("sample"),
         sample_input=dict(raw.get("sample_input") or {}),
-        events=tuple(raw.get("events") or ()),
+        events=events,
         match=pairs(raw.get("match")),
         require_one_of=tuple(raw.get("require_one_of") or ()),
         or_create=raw.get("or_create"),
@@ -121,6 +146,8 @@ def build_entry(raw: dict[str, Any], resource: str, noun: str, file: str, positi
         label_field=raw.get("label_field"),
         dedupe=tuple(raw.get("dedupe") or ()),
         order_by=raw.get("order_by"),
+        reads=reads,
+        fetch=None if fetch is None else Request(method=fetch["method"], path=fetch["path"]),
         source=file,
         position=position,
     )

@@ -4,7 +4,8 @@ Duplicate keys, path variables without an input, inputs sent nowhere, samples th
 output fields, unknown abilities and event names, `dynamic` sources that do not exist, `or_create` naming
 something other than an action, `match` / `require_one_of` naming unknown inputs, trigger `dedupe` /
 `order_by` and choices `value` / `label_field` naming undeclared output fields, and `sample_input` that
-does not fit. Each check yields :class:`Problem` objects; :func:`cross_check` collects them all.
+does not fit; entries reading the event feed are checked by :mod:`connector.manifests.feed_checks`. Each
+check yields :class:`Problem` objects; :func:`cross_check` collects them all.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from connector.abilities import is_known
+from connector.manifests.feed_checks import FEED_CHECKS
 from connector.manifests.model import Entry, Event, OutputField
 from connector.manifests.problems import Problem
 from connector.manifests.types import input_value_fits, output_mismatch
@@ -73,10 +75,15 @@ def request_inputs(entry: Entry, *_: Any) -> Iterator[Problem]:
                 yield _p(entry, f"request.{part}.{upstream}", f"names unknown input `{key}`.",
                          f"Add an input `{key}` or remove it from `{part}`.")  # fmt: skip
     used = set(entry.request.path_vars) | {k for _, k in entry.request.query + entry.request.body}
+    used |= set(entry.fetch.path_vars if entry.fetch else ())
+    fix = (
+        "Use it as a `fetch` path variable, or remove it (the event feed takes only `project_id`)."
+        if entry.reads_events
+        else "Map it in `request.query` or `request.body`, or remove it."
+    )
     for index, field in enumerate(entry.inputs):
         if field.key not in used:
-            yield _p(entry, f"inputs[{index}]", f"input `{field.key}` is sent nowhere.",
-                     "Map it in `request.query` or `request.body`, or remove it.")  # fmt: skip
+            yield _p(entry, f"inputs[{index}]", f"input `{field.key}` is sent nowhere.", fix)
 
 
 def abilities(entry: Entry, *_: Any) -> Iterator[Problem]:
@@ -204,4 +211,5 @@ ENTRY_CHECKS = (
     output_references,
     sample,
     sample_input,
+    *FEED_CHECKS,
 )

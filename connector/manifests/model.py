@@ -82,6 +82,20 @@ class OutputField:
 
 REQUEST_ID_FIELD = OutputField("request_id", "MemberPass Request ID")  # added to every shaped record
 
+# What a trigger reads: its own list (`request`), or the event feed (`source: events`).
+SOURCES = ("list", "events")
+FEED_PATH = "/webhook-events"
+FEED_ABILITY = "webhook-endpoint:manage"
+# Every item of a `source: events` trigger carries these, after the record's own fields (build appends
+# them to `output.fields`); the item id is `<record id>:<event id>` with `dedupe: [id, event_id]`.
+CHANGE_FIELDS = (
+    OutputField("event_type", "Event Type", "string"),
+    OutputField("event_id", "Event ID", "string"),
+    OutputField("changed_at", "Changed At", "datetime"),
+)
+CHANGE_ORDER_BY = "changed_at"
+CHANGE_KEY = "event_id"
+
 
 @dataclass(frozen=True)
 class Request:
@@ -131,7 +145,9 @@ class Entry:
     label_field: str | None = None
     dedupe: tuple[str, ...] = ()
     order_by: str | None = None
-    source: str = ""
+    reads: str = "list"  # the manifest's `source`: "list" (``request``) or "events" (the event feed)
+    fetch: Request | None = None  # `source: events`: the current record, per event
+    source: str = ""  # the manifest file
     position: int = 0
 
     @property
@@ -141,6 +157,11 @@ class Entry:
 
     def input(self, key: str) -> Field | None:
         return next((f for f in self.inputs if f.key == key), None)
+
+    @property
+    def reads_events(self) -> bool:
+        """A trigger whose changes come from the event feed (`source: events`)."""
+        return self.reads == "events"
 
     def public(self) -> dict[str, Any]:
         """The entry as ``GET /api/catalog`` shows it."""
@@ -164,6 +185,7 @@ class Entry:
         if self.kind == "trigger":
             out["dedupe"] = list(self.dedupe)
             out["order_by"] = self.order_by
+            out["source"] = self.reads
         return out
 
 
@@ -186,7 +208,7 @@ class Event:
             "noun": "Event",
             "label": self.label,
             "description": self.description,
-            "ability": ["webhook-endpoint:manage", *self.abilities],
+            "ability": [FEED_ABILITY, *self.abilities],
             "scope": self.scope,
             "fields": [] if self.scope == "team" else [_EVENT_PROJECT_INPUT.public()],
             "sample": self.sample,

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from connector.manifests.model import INPUT_TYPES, KINDS, METHODS, OUTPUT_TYPES
+from connector.manifests.model import INPUT_TYPES, KINDS, METHODS, OUTPUT_TYPES, SOURCES
 from connector.manifests.problems import Problem
 from connector.manifests.types import input_value_fits
 
@@ -184,6 +184,10 @@ REQUEST = {
     "body": Key(names_or_map),
     "constants": Key(scalar_map),
 }
+FETCH = {  # `source: events`: read the current record of each event
+    "method": Key(one_of("GET"), required=True),
+    "path": Key(path_template, required=True),
+}
 
 
 def _nested(spec: dict[str, Key]) -> Callable[[Any, str, list[Problem], str], None]:
@@ -200,7 +204,9 @@ ENTRY = {
     "description": Key(text, required=True),
     "noun": Key(text),
     "ability": Key(name_or_names, required=True),
-    "request": Key(mapping, required=True, nested=_nested(REQUEST)),
+    "source": Key(one_of(*SOURCES)),
+    "request": Key(mapping, nested=_nested(REQUEST)),  # required unless `source: events`
+    "fetch": Key(mapping, nested=_nested(FETCH)),
     "inputs": Key(listing, nested=check_list(INPUT)),
     "output": Key(mapping, nested=_nested(OUTPUT)),
     "sample": Key(mapping),
@@ -218,14 +224,19 @@ ENTRY = {
 # Which optional keys each kind needs (True) or may not carry (False); absent = optional.
 KIND_RULES: dict[str, dict[str, bool]] = {
     "action": {"output": True, "sample": True, "match": False, "or_create": False, "value": False,
-               "label_field": False, "dedupe": False, "order_by": False},
+               "label_field": False, "dedupe": False, "order_by": False, "source": False, "fetch": False},
     "search": {"output": True, "sample": True, "value": False, "label_field": False, "dedupe": False,
-               "order_by": False},
+               "order_by": False, "source": False, "fetch": False},
     "trigger": {"output": True, "sample": True, "dedupe": True, "order_by": True, "match": False,
                 "or_create": False, "value": False, "label_field": False, "require_one_of": False},
     "choices": {"value": True, "label_field": True, "match": False, "or_create": False, "dedupe": False,
-                "order_by": False, "require_one_of": False},
+                "order_by": False, "require_one_of": False, "source": False, "fetch": False},
 }  # fmt: skip
+# A trigger with `source: events` reads the event feed instead of a `request` of its own.
+SOURCE_RULES: dict[str, dict[str, bool]] = {
+    "list": {"request": True, "fetch": False},
+    "events": {"request": False, "events": True},
+}
 
 RESOURCE = {
     "resource": Key(snake, required=True),
@@ -257,9 +268,36 @@ def check_entry(entry: Any, path: str, out: list[Problem], file: str) -> None:
         elif not needed and key in entry:
             fix = f"Remove `{key}`; it belongs to another kind."
             out.append(Problem(file, join(path, key), f"is not allowed on a {entry['kind']}.", fix))
+    if entry.get("kind") == "trigger":
+        _check_source(entry, path, out, file)
+    elif "request" not in entry:
+        out.append(Problem(file, join(path, "request"), "is missing.", "Add `request`."))
     for index, field in enumerate(entry.get("inputs") or []):
         if isinstance(field, dict):
             _check_default(field, f"{path}.inputs[{index}]", out, file)
+
+
+def _check_source(entry: dict[str, Any], path: str, out: list[Problem], file: str) -> None:
+    """A trigger reads its own list (`request`) or, with `source: events`, the event feed (`events`, an
+    optional `fetch`, no `request`)."""
+    source = entry.get("source", "list")
+    for key, needed in SOURCE_RULES.get(source, {}).items():
+        if needed and key not in entry:
+            what = "`source: events` needs it" if source == "events" else "a trigger reading a list needs it"
+            out.append(Problem(file, join(path, key), f"is missing ({what}).", _SOURCE_FIX[source, key]))
+        elif not needed and key in entry:
+            message = (
+                "is not allowed with `source: events`." if source == "events" else "needs `source: events`."
+            )
+            out.append(Problem(file, join(path, key), message, _SOURCE_FIX[source, key]))
+
+
+_SOURCE_FIX = {
+    ("list", "request"): "Add `request` (method and path), or `source: events` on a trigger.",
+    ("list", "fetch"): "Add `source: events` (the trigger then reads the event feed), or remove `fetch`.",
+    ("events", "request"): "Remove `request`: the event feed (GET /webhook-events) is what it reads.",
+    ("events", "events"): "List the events whose changes the trigger reads (`events: [member.banned, …]`).",
+}  # fmt: skip
 
 
 def _check_default(field: dict[str, Any], path: str, out: list[Problem], file: str) -> None:

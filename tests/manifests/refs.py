@@ -122,6 +122,17 @@ class Refs:
             ops = lifecycle.Ops(self.store, self.team_id)
             return str(lifecycle.subscribe(ops, stored_member, plan, provider="stripe")["id"])
 
+    def project_with_member_changes(self) -> str:
+        """The seeded project, once a fresh member of it has been banned (a `member.banned` in the feed)."""
+        self.shared("member_changes", self.banned_member)
+        return self.project_id
+
+    def project_with_subscription_changes(self) -> str:
+        """The seeded project, once a fresh subscription of it started (a `subscription.created`)."""
+        self.plan()  # read over HTTP before `new_subscription` takes the store's lock
+        self.shared("subscription_changes", self.new_subscription)
+        return self.project_id
+
     def new_access_code(self) -> str:
         with self.store.lock:
             plan = self.store.get("plans", self.plan()["id"])
@@ -186,6 +197,8 @@ RESOLVERS: dict[str, Resolver] = {
     "banned_member": lambda r: r.banned_member(),
     "new_subscription": lambda r: r.new_subscription(),
     "new_access_code": lambda r: r.new_access_code(),
+    "project_with_member_changes": lambda r: r.project_with_member_changes(),
+    "project_with_subscription_changes": lambda r: r.project_with_subscription_changes(),
     "new_webhook_endpoint": lambda r: r.new_endpoint()["id"],
     "new_token": lambda r: r.new_token(),
     "unique_name": lambda r: unique_name(),

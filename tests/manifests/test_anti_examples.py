@@ -27,6 +27,16 @@ EXPECTED: dict[str, list[tuple[str, str, str]]] = {
         ("entries[0].or_create", "is a search; `or_create` must name an action", "action")
     ],
     "bad_match.yaml": [("entries[0].match.name", "names unknown input `title`", "inputs")],
+    "events_fetch_variable.yaml": [
+        (
+            "entries[0].fetch.path",
+            "`{member_id}` is not an input and not in the data of `member.unbanned`",
+            "`{subscriber_id}`",
+        )
+    ],
+    "events_feed_ability.yaml": [
+        ("entries[0].ability", "lacks `webhook-endpoint:manage` (the event feed needs it)", "Add")
+    ],
     "wrong_type.yaml": [
         ("entries[0].inputs[0].required", "is 'yes'; expected true or false", "true or false"),
         ("entries[0].inputs[1].type", "is 'money'; expected one of string", "integer"),

@@ -4,7 +4,9 @@ For each entry: its sample input (with `$references` resolved against a seeded t
 a complete request; the entry runs through the connector's own HTTP API (actions, searches, choices) or the
 engine (list-backed triggers, whose endpoint belongs to the triggers issue); and every record MemberPass
 answered carries each declared output field with the declared type. The raw answers are recorded from the
-client, so a field the shaping would fill with null still counts as missing.
+client, so a field the shaping would fill with null still counts as missing. A trigger reading the event
+feed (`source: events`) runs through the trigger reader: the records it read must carry the declared
+fields, and its items the change fields and their `<record id>:<event id>` key.
 """
 
 from __future__ import annotations
@@ -22,11 +24,13 @@ from actions.schemas import load_input
 from actions.shape import SEPARATOR, flatten, records
 from connector.client import MemberPassClient, Result
 from connector.manifests import Entry, load_catalog
-from connector.manifests.model import OutputField
+from connector.manifests.model import CHANGE_FIELDS, FEED_PATH, OutputField
 from connector.manifests.types import output_mismatch
 from connector.sandbox import SandboxServer
 from tests.actions.support import Connected, connected_app
 from tests.manifests.refs import RESOLVERS, Refs
+from triggers.items import items_for
+from triggers.source import fetch_page_for
 
 CATALOG = load_catalog()
 ENTRIES = list(CATALOG.entries.values())
@@ -36,10 +40,12 @@ class RecordingClient(MemberPassClient):
     """The real client, keeping every answer body for the test to inspect."""
 
     answers: list[Any]
+    skip_feed = False  # a `source: events` trigger: keep the records it read, not the feed's pages
 
     def request(self, method: str, path: str, **kwargs: Any) -> Result:
         result = super().request(method, path, **kwargs)
-        self.answers.append(result.body)
+        if not (self.skip_feed and path == FEED_PATH):
+            self.answers.append(result.body)
         return result
 
 
@@ -84,10 +90,11 @@ def check_output(entry: Entry, bodies: list[Any]) -> None:
     found = [flatten(r) for body in bodies for r in records(body, entry.output)]
     if entry.output.fields:
         assert found, f"{entry.key}: MemberPass answered no record to check"
+    upstream = [f for f in entry.output.fields if not (entry.reads_events and f in CHANGE_FIELDS)]
     problems = {
         f"{field.key}": why
         for record in found
-        for field in entry.output.fields
+        for field in upstream
         if (why := missing_or_wrong(record, field)) is not None
     }
     assert problems == {}, f"{entry.key}: declared output fields not honoured: {problems}"
@@ -102,8 +109,11 @@ def run_entry(env: Connected, entry: Entry, values: dict[str, Any], answers: lis
         response = env.choices(entry.key, values)
     else:
         client = RecordingClient(env.app.config["CONNECTOR_SETTINGS"].api_base, env.seed["tokens"]["full"])
-        client.answers = answers
+        client.answers, client.skip_feed = answers, entry.reads_events
         with client:
+            if entry.reads_events:
+                found, _ = fetch_page_for(entry, load_input(entry, values), client)(None)
+                return items_for(entry, found)
             return run_search(entry, values, client=client)
     assert response.status_code < 300, (
         f"{entry.key}: {response.status_code} {response.get_data(as_text=True)}"
@@ -128,6 +138,12 @@ def test_entry_runs_against_the_sandbox(entry: Entry, env: Connected, refs: Refs
     else:
         assert isinstance(output, list) and output, f"{entry.key}: found nothing"
         assert all(r["request_id"].startswith("req_") for r in output)
+    if entry.reads_events:
+        for item in output:
+            assert item["id"] == f"{item['record_id']}:{item['event_id']}", (
+                f"{entry.key}: not keyed per change"
+            )
+            assert item["event_type"] in entry.events and item["changed_at"]
     if entry.output is not None:
         check_output(entry, answers)
         declared = {f.key for f in entry.output.fields}
