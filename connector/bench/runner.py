@@ -10,7 +10,12 @@ from collections.abc import Callable
 from typing import Any
 
 # Each module exposes `run(quick: bool) -> dict` whose top-level scalar figures have stable names.
-BENCHMARKS: tuple[str, ...] = ("connector.bench.sandbox_rps", "connector.bench.client_overhead")
+BENCHMARKS: tuple[str, ...] = (
+    "connector.bench.sandbox_rps",
+    "connector.bench.client_overhead",
+    "connector.bench.delivery",
+    "connector.bench.polling",
+)
 
 
 def machine() -> dict[str, Any]:
