@@ -24,9 +24,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import socket
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +38,7 @@ from connector.errors import (
     InputError,
     RetryableError,
 )
+from connector.leases import lease_owner, owner_is_gone
 from connector.storage.connections import Connection, ConnectionRepository
 from connector.storage.db import ConnectorDB
 from triggers.cursor import PollState
@@ -59,8 +57,6 @@ CALL_BUDGET = 15.0  # seconds one upstream call may take, retries included
 POLL_RETRY = RetryPolicy(max_attempts=3, max_told_attempts=1)
 LEASE_MARGIN = 120.0  # a lease outlives the budget by this much (the first-run seed may read past it)
 LOG_KEEP = 200
-PROCESS_NONCE = uuid.uuid4().hex[:12]
-HOST = socket.gethostname()
 
 
 class LeaseLost(Exception):
@@ -87,27 +83,6 @@ class _Progress:
     checkpoints: int = 0
     new: int = 0
     enqueued: int = 0
-
-
-def lease_owner() -> str:
-    return f"{HOST}/{os.getpid()}/{PROCESS_NONCE}/{uuid.uuid4().hex[:8]}"
-
-
-def owner_is_gone(owner: str) -> bool:
-    """True when ``owner`` names a process of this host that no longer runs (killed before releasing)."""
-    parts = owner.split("/")
-    if len(parts) != 4 or parts[0] != HOST or not parts[1].isdigit():
-        return False
-    pid, nonce = int(parts[1]), parts[2]
-    if pid == os.getpid():
-        return nonce != PROCESS_NONCE  # same pid, another (earlier) process
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
 
 
 class PollEngine:

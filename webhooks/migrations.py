@@ -80,3 +80,9 @@ def create_delivery_health(db: Database) -> None:
         );
         """
     )
+
+
+@webhooks_migrations(name="0004_outbox_lease_owner")
+def add_outbox_lease_owner(db: Database) -> None:
+    """Claims name their process, so a restarted worker can take over the claims of a killed one."""
+    db.execute("ALTER TABLE outbox ADD COLUMN lease_owner TEXT")

@@ -94,9 +94,12 @@ def enqueue(
     return added
 
 
-def due(db: Db, now: float, limit: int, *, lease_seconds: float = LEASE_SECONDS) -> list[Row]:
+def due(
+    db: Db, now: float, limit: int, *, lease_seconds: float = LEASE_SECONDS, owner: str | None = None
+) -> list[Row]:
     """Claim up to ``limit`` due rows of active subscriptions, oldest due first. Each returned row carries
-    its claim token in ``lease_until``."""
+    its claim token in ``lease_until``; ``owner`` (a :func:`connector.leases.lease_owner`) names the claiming
+    process so that :func:`release_abandoned` can hand the claims of a killed process back at once."""
     if limit <= 0:
         return []
     lease = now + lease_seconds
@@ -112,9 +115,36 @@ def due(db: Db, now: float, limit: int, *, lease_seconds: float = LEASE_SECONDS)
             )
         ]
         for row in rows:
-            tx.execute("UPDATE outbox SET lease_until = ? WHERE id = ?", [lease, row["id"]])
+            tx.execute(
+                "UPDATE outbox SET lease_until = ?, lease_owner = ? WHERE id = ?", [lease, owner, row["id"]]
+            )
             row["lease_until"] = lease
     return rows
+
+
+def release_abandoned(db: Db, now: float) -> int:
+    """Hand back the live claims of processes that are gone (killed before booking their attempts), so
+    their rows are sent again now rather than after the lease; returns how many rows were released."""
+    from connector.leases import owner_is_gone
+
+    released = 0
+    with writing(db) as tx:
+        owners = [
+            r["lease_owner"]
+            for r in tx.query(
+                "SELECT DISTINCT lease_owner FROM outbox WHERE lease_owner IS NOT NULL AND lease_until > ?",
+                [now],
+            )
+        ]
+        for owner in owners:
+            if owner_is_gone(owner):
+                cursor = tx.execute(
+                    "UPDATE outbox SET lease_until = NULL, lease_owner = NULL"
+                    " WHERE lease_owner = ? AND lease_until > ?",
+                    [owner, now],
+                )
+                released += max(cursor.rowcount, 0)
+    return released
 
 
 def _book(db: Db, claimed: Mapping[str, Any], assignments: str, values: list[Any]) -> bool:

@@ -39,6 +39,7 @@ from connector.clock import Clock
 from connector.config import Settings
 from connector.crypto import KeyRing
 from connector.errors import ConnectorError
+from connector.leases import lease_owner
 from connector.storage.db import ConnectorDB
 from triggers.subscriptions import Subscription, SubscriptionRepo
 from webhooks import outbox
@@ -125,6 +126,7 @@ class DeliveryWorker:
         self._inflight = 0
         self._pool: ThreadPoolExecutor | None = None
         self._thread: threading.Thread | None = None
+        self.owner = lease_owner()
 
     @classmethod
     def for_app(cls, app: Flask, **kwargs: Any) -> DeliveryWorker:
@@ -139,7 +141,7 @@ class DeliveryWorker:
         """Claim every row due at ``now`` (default: the clock's now) and attempt them concurrently; the
         attempts are signed and booked at ``now`` too. Returns what each attempt did."""
         at = self.clock.now() if now is None else now
-        rows = outbox.due(self.cdb, at, limit, lease_seconds=self.lease_seconds)
+        rows = outbox.due(self.cdb, at, limit, lease_seconds=self.lease_seconds, owner=self.owner)
         if not rows:
             return []
         try:
@@ -229,6 +231,9 @@ class DeliveryWorker:
         if self._thread is not None:
             return
         self._stop.clear()
+        released = outbox.release_abandoned(self.cdb, self.clock.now())
+        if released:
+            log.info("took over %d deliveries claimed by a process that is gone", released)
         self._pool = ThreadPoolExecutor(self.pool_size, thread_name_prefix="delivery")
         self._thread = threading.Thread(target=self._loop, name="delivery-worker", daemon=True)
         _workers.add(self)
@@ -266,7 +271,9 @@ class DeliveryWorker:
             free = self.pool_size - self._inflight
         if free <= 0 or self._pool is None:
             return 0
-        rows = outbox.due(self.cdb, self.clock.now(), free, lease_seconds=self.lease_seconds)
+        rows = outbox.due(
+            self.cdb, self.clock.now(), free, lease_seconds=self.lease_seconds, owner=self.owner
+        )
         for row in rows:
             with self._lock:
                 self._inflight += 1

@@ -86,10 +86,6 @@ def test_sigkill_at_random_moments_loses_nothing_and_never_changes_a_webhook_id(
     record_property("requests_cut_short", receiver.truncated)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the claims of a killed process hold their rows for webhooks.outbox.LEASE_SECONDS (120 s)",
-)
 def test_rows_in_flight_when_the_process_dies_are_sent_again_soon_after_the_restart(
     start_connector: Callable[..., ConnectorProcess], receiver: Receiver, team: Team
 ) -> None:

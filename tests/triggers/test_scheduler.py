@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from connector.connections import services
+from connector.leases import HOST, PROCESS_NONCE, lease_owner
 from connector.sandbox import SandboxServer
 from tests.triggers.connected import EVENT, Env, connected
 from triggers import scheduler as polling
-from triggers.engine import HOST, PROCESS_NONCE, lease_owner
 from triggers.scheduler import PollScheduler
 from triggers.subscriptions import SubscriptionRepo
 

@@ -146,3 +146,17 @@ def test_deleting_a_subscription_deletes_its_rows(store: Store, clock: FakeClock
     assert store.subscriptions.delete(sub.id)
     remaining = [r["subscription_id"] for r in store.cdb.db.query("SELECT subscription_id FROM outbox")]
     assert remaining == [keep.id]
+
+
+def test_claims_of_a_process_that_is_gone_are_released_at_once(store: Store, clock: FakeClock) -> None:
+    from connector.leases import HOST, lease_owner
+
+    sub = store.subscribe("https://example.com/hook", new_secret())
+    outbox.enqueue(store.cdb, sub.id, store.connection_id, [("a", {}), ("b", {})], clock.now())
+    dead = f"{HOST}/{2**22 + 12345}/nonce00000/abcd1234"  # a pid above the kernel's maximum: never running
+    outbox.due(store.cdb, clock.now(), 1, lease_seconds=120, owner=dead)
+    outbox.due(store.cdb, clock.now(), 1, lease_seconds=120, owner=lease_owner())  # this live process
+    assert outbox.due(store.cdb, clock.now(), 10) == []
+    assert outbox.release_abandoned(store.cdb, clock.now()) == 1
+    again = outbox.due(store.cdb, clock.now(), 10)
+    assert len(again) == 1  # only the dead owner's row; the live claim is kept
