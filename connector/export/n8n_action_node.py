@@ -21,7 +21,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from connector.export.n8n_fields import ADDITIONAL, Property, dynamic_source, property_for, send_value
+from connector.export.n8n_fields import (
+    Property,
+    additional_fields,
+    dynamic_source,
+    property_for,
+    send_value,
+)
 from connector.manifests.model import Catalog, Entry, Field
 
 CREDENTIAL = "memberPassConnectorApi"
@@ -138,17 +144,7 @@ def field_properties(resource: str, op: Operation, catalog: Catalog) -> list[Pro
         else:
             optional.append(prop)
     if optional:
-        top.append(
-            {
-                "displayName": "Additional Fields",
-                "name": ADDITIONAL,
-                "type": "collection",
-                "placeholder": "Add Field",
-                "default": {},
-                "displayOptions": show,
-                "options": sorted(optional, key=lambda p: p["displayName"]),
-            }
-        )
+        top.append(additional_fields(optional, show))
     return top
 
 

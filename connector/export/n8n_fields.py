@@ -136,3 +136,16 @@ def send_value(field: Field, prop: Property) -> str | None:
         return None
     convert = ".map(Number)" if field.type in ("integer", "number") else ""
     return f'={{{{ String($value).split(",").map(s => s.trim()).filter(s => s){convert} }}}}'
+
+
+def additional_fields(optional: list[Property], show: dict[str, Any]) -> Property:
+    """The "Additional Fields" collection that holds an operation's optional inputs, sorted by label."""
+    return {
+        "displayName": "Additional Fields",
+        "name": ADDITIONAL,
+        "type": "collection",
+        "placeholder": "Add Field",
+        "default": {},
+        "displayOptions": show,
+        "options": sorted(optional, key=lambda p: p["displayName"]),
+    }

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from connector.export.n8n_action_node import CREDENTIAL
-from connector.export.n8n_fields import ADDITIONAL, Property, dynamic_source, property_for
+from connector.export.n8n_fields import Property, additional_fields, dynamic_source, property_for
 from connector.manifests.model import Catalog, Entry
 from triggers.source import event_entry, is_event_trigger
 
@@ -75,17 +75,7 @@ def input_properties(entry: Entry, catalog: Catalog) -> list[Property]:
         (top if prop.get("required") else optional).append(prop)
     out = [{**p, "displayOptions": show} for p in top]
     if optional:
-        out.append(
-            {
-                "displayName": "Additional Fields",
-                "name": ADDITIONAL,
-                "type": "collection",
-                "placeholder": "Add Field",
-                "default": {},
-                "displayOptions": show,
-                "options": sorted(optional, key=lambda p: p["displayName"]),
-            }
-        )
+        out.append(additional_fields(optional, show))
     return out
 
 
