@@ -222,6 +222,15 @@ def subscription_paths() -> dict[str, Schema]:
                 },
             ),
         },
+        "/api/subscriptions/{subscription_id}/enable": {
+            "parameters": [sub_id],
+            "post": _op(
+                "subscriptions.enable",
+                "subscriptions",
+                "Re-enable a subscription the delivery worker disabled",
+                {"200": one, **errors(401, 404, 409)},
+            ),
+        },
         "/api/subscriptions/{subscription_id}/log": {
             "parameters": [sub_id],
             "get": _op(

@@ -7,6 +7,7 @@
 | ``GET /api/subscriptions`` | ``{"data": [...]}``: the caller's subscriptions, with cursor and last poll |
 | ``GET /api/subscriptions/<id>`` | ``{"data": subscription}`` |
 | ``GET /api/subscriptions/<id>/log`` | ``{"data": [...]}``: the poll log, newest first (``limit`` 1-200) |
+| ``POST /api/subscriptions/<id>/enable`` | ``{"data": subscription}``: a disabled subscription active again |
 | ``DELETE /api/subscriptions/<id>`` | 204; the subscription, its state, log and outbox rows are deleted |
 
 Every route needs a connection key and sees only the caller's subscriptions (another's id is 404).
@@ -49,7 +50,13 @@ from connector.connections.api import json_response
 from connector.connections.auth import current_connection, require_connection
 from connector.connections.body import json_object, load
 from connector.connections.services import current_clock, current_db, current_ring, current_settings
-from connector.errors import ConnectorError, MissingAbilityError, NotFoundError, ValidationError
+from connector.errors import (
+    ConflictError,
+    ConnectorError,
+    MissingAbilityError,
+    NotFoundError,
+    ValidationError,
+)
 from connector.manifests import load_catalog
 from connector.manifests.model import Entry
 from connector.storage.connections import Connection
@@ -63,6 +70,7 @@ from triggers.subscriptions import Subscription, SubscriptionRepo
 from webhooks.migrations import webhooks_migrations
 from webhooks.signing import generate_secret
 from webhooks.targets import check_target
+from webhooks.worker import wake as wake_delivery
 
 log = logging.getLogger("triggers.api")
 bp = Blueprint("triggers", __name__, url_prefix="/api")
@@ -319,3 +327,25 @@ def delete_subscription(subscription_id: str) -> Response:
     discard(owned(subscription_id))
     log.info("subscription %s deleted by its connection", subscription_id)
     return Response(status=204)
+
+
+@bp.post("/subscriptions/<subscription_id>/enable")
+@require_connection
+def enable_subscription(subscription_id: str) -> Response:
+    """Re-enable a subscription the delivery worker disabled (its receiver kept failing). Waiting deliveries
+    are sent at once; dead ones stay dead until retried (``POST /api/deliveries/<id>/retry``). An active one
+    is answered as is; a held one waits for its connection (a new token), not for this call."""
+    subscription = owned(subscription_id)
+    if subscription.status == "held":
+        raise ConflictError(
+            f"Subscription {subscription.id} is held: {subscription.status_reason}",
+            remediation="Fix the connection (PUT /api/me/token with a working MemberPass token); "
+            "held subscriptions resume by themselves.",
+            context={"status": subscription.status},
+        )
+    if repo().enable(subscription.id):
+        enabled = repo().get(subscription.id) or subscription
+        scheduler.add(enabled, first_in=0)
+        wake_delivery()
+        log.info("subscription %s re-enabled by its connection", subscription.id)
+    return json_response({"data": view(repo().get(subscription.id) or subscription)})

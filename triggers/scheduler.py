@@ -130,10 +130,10 @@ def current() -> PollScheduler | None:
     return scheduler
 
 
-def add(subscription: Subscription) -> None:
+def add(subscription: Subscription, *, first_in: float | None = None) -> None:
     scheduler = current()
     if scheduler is not None:
-        scheduler.add(subscription)
+        scheduler.add(subscription, first_in=first_in)
 
 
 def remove(subscription_id: str) -> None:

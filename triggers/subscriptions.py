@@ -273,6 +273,24 @@ class SubscriptionRepo:
         """Make every held subscription of the connection active again; they resume from their state."""
         return self._set_status("connection_id = ? AND status = 'held'", [connection_id], "active", None)
 
+    def enable(self, subscription_id: str) -> bool:
+        """A disabled subscription becomes active again with a clean failure record (its run of failures
+        and when it began), and its waiting deliveries are due at once: the receiver is said to be fixed."""
+        now = self.clock.now()
+        with self.cdb.transaction() as db:
+            changed = self._set_status("id = ? AND status = 'disabled'", [subscription_id], "active", None)
+            if changed:
+                db.execute(
+                    "UPDATE subscriptions SET consecutive_failures = 0 WHERE id = ?", [subscription_id]
+                )
+                db.execute("DELETE FROM delivery_health WHERE subscription_id = ?", [subscription_id])
+                db.execute(
+                    "UPDATE outbox SET next_attempt_at = ? WHERE subscription_id = ? AND status IN "
+                    "('pending', 'failed') AND next_attempt_at > ?",
+                    [now, subscription_id, now],
+                )
+        return changed == 1
+
     def disable_for_connection(self, connection_id: str, reason: str) -> int:
         return self._set_status(
             "connection_id = ? AND status != 'disabled'", [connection_id], "disabled", reason

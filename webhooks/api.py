@@ -4,7 +4,8 @@
   newest first, as ``{"data": [...], "meta": {page, limit, total, has_more}}`` (C11 names; ``limit``
   1-100, default 25);
 - ``POST /api/deliveries/<id>/retry`` (connection key): 200 ``{"data": delivery}``, now ``pending`` with
-  attempts 0; another connection's id is 404; a pending or delivered one is 409;
+  attempts 0; another connection's id is 404; a pending or delivered one, or one of a disabled
+  subscription (re-enable it first: ``POST /api/subscriptions/<id>/enable``), is 409;
 - ``POST /hooks/memberpass/<subscription id>`` (``MP-Signature``): 200 ``{"received": true, "duplicate":
   bool}``; 401 for a bad signature; 404 for an unknown subscription.
 
@@ -36,7 +37,7 @@ from connector.clock import iso
 from connector.connections.api import json_response
 from connector.connections.auth import current_connection, require_connection
 from connector.connections.services import current_clock, current_db, current_ring
-from connector.errors import InputError, NotFoundError, ValidationError
+from connector.errors import ConflictError, InputError, NotFoundError, ValidationError
 from triggers.items import keyed_items
 from triggers.migrations import triggers_migrations
 from triggers.source import trigger_entry
@@ -122,9 +123,24 @@ def list_deliveries() -> Response:
     return json_response({"data": [delivery_view(r) for r in rows], "meta": meta})
 
 
+def refuse_when_disabled(delivery_id: str) -> None:
+    """A replay of a disabled subscription's row would wait for ever: say so, and how to re-enable it."""
+    row = outbox.get_for_connection(current_db(), delivery_id, current_connection().id)
+    if row is None:
+        return  # outbox.retry answers the 404
+    subscription = SubscriptionRepo(current_db(), current_ring(), current_clock()).get(row["subscription_id"])
+    if subscription is not None and subscription.status == "disabled":
+        raise ConflictError(
+            f"Subscription {subscription.id} is disabled: {subscription.status_reason}",
+            remediation=f"Fix the receiver, then POST /api/subscriptions/{subscription.id}/enable and retry.",
+            context={"subscription_id": subscription.id, "subscription_status": "disabled"},
+        )
+
+
 @bp.post("/api/deliveries/<delivery_id>/retry")
 @require_connection
 def retry_delivery(delivery_id: str) -> Response:
+    refuse_when_disabled(delivery_id)
     row = outbox.retry(current_db(), delivery_id, current_connection().id, current_clock().now())
     wake()
     return json_response({"data": delivery_view(row)})
