@@ -41,6 +41,9 @@ def create_app(config: Settings | dict[str, Any] | None = None) -> Flask:
     from webhooks.api import init_app as init_webhooks
 
     init_webhooks(app)
+    from connector.dashboard import init_app as init_dashboard
+
+    init_dashboard(app)
 
     @app.get("/healthz")
     def healthz() -> Response:

@@ -108,6 +108,65 @@ def page_paths() -> dict[str, Schema]:
     }
 
 
+def dashboard_paths() -> dict[str, Schema]:
+    """The dashboard's HTML routes (a browser session cookie, ``connector_dashboard``, not a bearer key)."""
+    form = obj([], {"csrf_token": {"type": "string"}})
+    sign_in = obj([], {"connection_key": {"type": "string"}, "csrf_token": {"type": "string"}})
+    moved = {"303": {"description": "Back to the dashboard, with a notice saying what happened."}}
+
+    def button(op_id: str, summary: str) -> Schema:
+        return _op(
+            op_id,
+            "pages",
+            summary,
+            {**moved, **errors(403)},
+            requestBody=_body(form, media="application/x-www-form-urlencoded"),
+            security=PUBLIC,
+        )
+
+    return {
+        "/": {
+            "get": _op(
+                "dashboard.view",
+                "pages",
+                "The dashboard (or its sign-in form)",
+                {"200": _html("Connections, subscriptions, recent deliveries; or the sign-in form.")},
+                parameters=[_query("live", {"type": "string"}), _query("notice", {"type": "string"})],
+                security=PUBLIC,
+            )
+        },
+        "/dashboard/sign-in": {
+            "post": _op(
+                "dashboard.sign_in",
+                "pages",
+                "Sign this browser in with a connection key",
+                {**moved, **{str(s): _html("The form again, with the error.") for s in (401, 403)}},
+                requestBody=_body(sign_in, media="application/x-www-form-urlencoded"),
+                security=PUBLIC,
+            )
+        },
+        "/dashboard/open/{ticket}": {
+            "parameters": [_path_param("ticket")],
+            "get": _op(
+                "dashboard.open",
+                "pages",
+                "Redeem a one-time sign-in link",
+                {**moved, "410": _html("Used already or expired.")},
+                security=PUBLIC,
+            ),
+        },
+        "/dashboard/sign-out": {"post": button("dashboard.sign_out", "Sign this browser out")},
+        "/dashboard/deliveries/{delivery_id}/retry": {
+            "parameters": [_path_param("delivery_id")],
+            "post": button("dashboard.retry", "Retry a failed or dead delivery"),
+        },
+        "/dashboard/subscriptions/{subscription_id}/enable": {
+            "parameters": [_path_param("subscription_id")],
+            "post": button("dashboard.enable", "Re-enable a disabled subscription"),
+        },
+    }
+
+
 def oauth_paths() -> dict[str, Schema]:
     names = (
         "response_type",
@@ -347,6 +406,7 @@ def route_paths() -> dict[str, Schema]:
     return {
         **connection_paths(),
         **page_paths(),
+        **dashboard_paths(),
         **oauth_paths(),
         **subscription_paths(),
         **delivery_paths(),

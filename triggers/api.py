@@ -335,7 +335,11 @@ def enable_subscription(subscription_id: str) -> Response:
     """Re-enable a subscription the delivery worker disabled (its receiver kept failing). Waiting deliveries
     are sent at once; dead ones stay dead until retried (``POST /api/deliveries/<id>/retry``). An active one
     is answered as is; a held one waits for its connection (a new token), not for this call."""
-    subscription = owned(subscription_id)
+    return json_response({"data": view(reenable(owned(subscription_id)))})
+
+
+def reenable(subscription: Subscription) -> Subscription:
+    """Make a disabled subscription active again (the API's and the dashboard's enable)."""
     if subscription.status == "held":
         raise ConflictError(
             f"Subscription {subscription.id} is held: {subscription.status_reason}",
@@ -348,4 +352,4 @@ def enable_subscription(subscription_id: str) -> Response:
         scheduler.add(enabled, first_in=0)
         wake_delivery()
         log.info("subscription %s re-enabled by its connection", subscription.id)
-    return json_response({"data": view(repo().get(subscription.id) or subscription)})
+    return repo().get(subscription.id) or subscription

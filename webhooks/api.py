@@ -123,9 +123,17 @@ def list_deliveries() -> Response:
     return json_response({"data": [delivery_view(r) for r in rows], "meta": meta})
 
 
-def refuse_when_disabled(delivery_id: str) -> None:
+def replay(delivery_id: str, connection_id: str) -> dict[str, Any]:
+    """Replay one of the connection's failed or dead deliveries now (the API's and the dashboard's retry)."""
+    refuse_when_disabled(delivery_id, connection_id)
+    row = outbox.retry(current_db(), delivery_id, connection_id, current_clock().now())
+    wake()
+    return row
+
+
+def refuse_when_disabled(delivery_id: str, connection_id: str) -> None:
     """A replay of a disabled subscription's row would wait for ever: say so, and how to re-enable it."""
-    row = outbox.get_for_connection(current_db(), delivery_id, current_connection().id)
+    row = outbox.get_for_connection(current_db(), delivery_id, connection_id)
     if row is None:
         return  # outbox.retry answers the 404
     subscription = SubscriptionRepo(current_db(), current_ring(), current_clock()).get(row["subscription_id"])
@@ -140,10 +148,7 @@ def refuse_when_disabled(delivery_id: str) -> None:
 @bp.post("/api/deliveries/<delivery_id>/retry")
 @require_connection
 def retry_delivery(delivery_id: str) -> Response:
-    refuse_when_disabled(delivery_id)
-    row = outbox.retry(current_db(), delivery_id, current_connection().id, current_clock().now())
-    wake()
-    return json_response({"data": delivery_view(row)})
+    return json_response({"data": delivery_view(replay(delivery_id, current_connection().id))})
 
 
 # --- inbound MemberPass webhooks --------------------------------------------------------------------------

@@ -58,7 +58,9 @@ def _connect(label: str) -> Response:
     verified = verify_token(token, current_settings().api_base)
     connection, key = repo.create(verified, token, label=label or None, created_via="connect_page")
     log.info("connection %s created on the connect page for team %s", connection.id, connection.team_id)
-    return render("connected.html", 201, connection=connection, key=key)
+    from connector.dashboard.views import sign_in_browser  # the dashboard builds on connections, not back
+
+    return sign_in_browser(render("connected.html", 201, connection=connection, key=key), connection.id)
 
 
 def form_error(err: ConnectorError) -> dict[str, Any]:
