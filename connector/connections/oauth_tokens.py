@@ -7,7 +7,10 @@ n8n read that shape; ``request_id`` is added. Security decisions where the RFCs 
 - a code is single-use and valid 60 s; a second use revokes every token issued from the first (§4.1.2);
 - refresh tokens rotate: each use returns a new one, and presenting a used one revokes the whole grant
   (OAuth 2.0 Security BCP §4.14), since it means the token was copied;
-- a wrong ``code_verifier`` does not burn the code (the verifier has 256 bits; nothing to guess).
+- a wrong ``code_verifier`` does not burn the code (the verifier has 256 bits; nothing to guess);
+- a refresh for a connection whose MemberPass token was refused (``needs_attention``) is ``invalid_grant``:
+  Zapier then marks the connection stale and holds its runs, where a fresh access token would only meet
+  the same refusal (workflow-platforms.md §6.5).
 """
 
 from __future__ import annotations
@@ -102,6 +105,15 @@ def _refresh(client: OAuthClient, presented: str) -> dict[str, Any] | OAuthError
     connection = connections().get(record.connection_id)
     if connection is None or connection.status == "revoked":
         return OAuthError("invalid_grant", "The connection was revoked. Sign in again.")
+    if connection.status == "needs_attention":
+        # A new access token would meet the same refusal: answering invalid_grant makes Zapier mark the
+        # connection stale and hold its runs instead of refreshing in a loop. The refresh token is not
+        # used up, so it works again once the MemberPass token is replaced.
+        return OAuthError(
+            "invalid_grant",
+            f"MemberPass refused the token behind this connection ({connection.status_reason}). "
+            "Sign in again with a working MemberPass token.",
+        )
     store.use_refresh_token(record.id)
     return _tokens(record.grant_id, connection.id)
 

@@ -164,6 +164,22 @@ def test_access_token_expires_and_refresh_brings_a_working_one(
     assert client.get("/api/me", headers=bearer(fresh["access_token"])).status_code == 200
 
 
+def test_refresh_is_refused_while_the_memberpass_token_is_refused_and_works_again_after(
+    app: Flask, client: FlaskClient, registered: Registered, tenant: Tenant
+) -> None:
+    """No refresh loop: Zapier refreshes on a 401; invalid_grant makes it hold runs and ask to reconnect."""
+    tokens = sign_in(client, registered, tenant.token)
+    with app.app_context():
+        connections().mark_needs_attention(tokens["connection_id"], "MemberPass answered 401")
+    refused = refresh(client, registered, tokens["refresh_token"])
+    assert refused.status_code == 400 and refused.json["error"] == "invalid_grant"
+    assert "MemberPass refused the token" in refused.json["error_description"]
+    with app.app_context():
+        connections().mark_healthy(tokens["connection_id"])
+    again = refresh(client, registered, tokens["refresh_token"])
+    assert again.status_code == 200, "the refused refresh must not use the refresh token up"
+
+
 def test_signing_in_again_replaces_the_token_of_the_same_connection(
     app: Flask, client: FlaskClient, registered: Registered, tenant: Tenant
 ) -> None:

@@ -8,8 +8,10 @@
  *   429          Zapier core raises ThrottledError with the Retry-After delay *before* afterResponse
  *                runs (core >= 18); the branch below only applies if a request opts out of that.
  *   401          oauth2: RefreshAuthError (core raises it first when autoRefresh is on), so Zapier
- *                refreshes the token and retries; custom: ExpiredAuthError, so Zapier holds the runs
- *                and asks the user to reconnect.
+ *                refreshes the token and retries; when it was MemberPass that refused the connection's
+ *                token, the connector answers that refresh with invalid_grant, so Zapier marks the
+ *                connection stale and holds the runs (no refresh loop); custom: ExpiredAuthError, so
+ *                Zapier holds the runs and asks the user to reconnect.
  *   502, 503     with Retry-After (MemberPass unreachable or unavailable): ThrottledError, so the run
  *                is retried later instead of counting as an error that can turn the Zap off.
  *   other >= 400 z.errors.Error(message + remediation, code, status).
