@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import json
+import re
 from typing import Any
 
-from flask import Flask, Response, g, request
-from werkzeug.exceptions import HTTPException
+from flask import Flask, Response, current_app, g, request
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from connector.config import Settings
 from connector.errors import ConnectorError
@@ -24,6 +26,7 @@ def create_app(config: Settings | dict[str, Any] | None = None) -> Flask:
     app.config["CONNECTOR_SETTINGS"] = settings
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     _install_errors(app)
+    app.wsgi_app = ChunkedBodyLimit(app.wsgi_app, settings.max_body_bytes)  # type: ignore[method-assign]
     from connector.connections import init_app as init_connections
 
     init_connections(app, settings)
@@ -58,7 +61,42 @@ _HTTP_CODES = {
     405: "METHOD_NOT_ALLOWED",
     413: "PAYLOAD_TOO_LARGE",
     415: "UNSUPPORTED_MEDIA_TYPE",
+    500: "INTERNAL_ERROR",
 }
+REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+TOO_LARGE = "connector.body_too_large"
+
+
+def _read_up_to(stream: Any, most: int) -> bytes:
+    """Read until the end of the stream or ``most`` bytes (a dechunking stream answers a chunk a read)."""
+    parts, size = [], 0
+    while size < most:
+        part = stream.read(most - size)
+        if not part:
+            break
+        parts.append(part)
+        size += len(part)
+    return b"".join(parts)
+
+
+class ChunkedBodyLimit:
+    """WSGI middleware: a body without Content-Length (chunked) is read here up to the limit + 1 byte. Over
+    the limit, the request is marked and answered 413 (werkzeug's limited stream would cut it silently and
+    let the app parse the prefix); within it, the app gets the bytes with their Content-Length."""
+
+    def __init__(self, app: Any, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if environ.get("CONTENT_LENGTH") in (None, "") and "wsgi.input_terminated" in environ:
+            body = _read_up_to(environ["wsgi.input"], self.limit + 1)
+            if len(body) > self.limit:
+                environ[TOO_LARGE] = True
+                body = b""
+            environ.pop("wsgi.input_terminated")
+            environ.pop("HTTP_TRANSFER_ENCODING", None)  # else werkzeug ignores the Content-Length set here
+            environ["wsgi.input"], environ["CONTENT_LENGTH"] = io.BytesIO(body), str(len(body))
+        return self.app(environ, start_response)
 
 
 def _install_errors(app: Flask) -> None:
@@ -66,7 +104,12 @@ def _install_errors(app: Flask) -> None:
 
     @app.before_request
     def _start() -> None:
-        g.request_id = request.headers.get("X-Request-Id") or request_id()
+        """The caller's X-Request-Id when it is a plain short id; anything else (CR/LF, 8 KB) is replaced,
+        since it is echoed in a header, error bodies and logs."""
+        given = request.headers.get("X-Request-Id", "")
+        g.request_id = given if REQUEST_ID.fullmatch(given) else request_id()
+        if request.environ.get(TOO_LARGE):
+            raise RequestEntityTooLarge()
 
     @app.after_request
     def _finish(response: Response) -> Response:
@@ -78,7 +121,15 @@ def _install_errors(app: Flask) -> None:
         """Werkzeug's own refusals (404, 405, 413 over MAX_CONTENT_LENGTH, …) in the same envelope."""
         status = err.code or 500
         code = _HTTP_CODES.get(status, f"HTTP_{status}")
-        return _error(ConnectorError(err.description or err.name, code=code, status=status))
+        remediation = None
+        if status == 413:
+            limit = current_app.config["MAX_CONTENT_LENGTH"]
+            remediation = (
+                f"Send a body of at most {limit} bytes (CONNECTOR_MAX_BODY_BYTES on this connector)."
+            )
+        return _error(
+            ConnectorError(err.description or err.name, code=code, status=status, remediation=remediation)
+        )
 
     @app.errorhandler(ConnectorError)
     def _error(err: ConnectorError) -> Response:

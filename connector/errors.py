@@ -98,6 +98,12 @@ class NotFoundError(InputError):
     default_remediation = "Check the id, and that the token's team and project scope include it."
 
 
+class UnsupportedMediaTypeError(InputError):
+    code = "UNSUPPORTED_MEDIA_TYPE"
+    status = 415
+    default_remediation = "Send the body as JSON with Content-Type: application/json."
+
+
 class ConflictError(InputError):
     """The request cannot succeed in the resource's current state (e.g. already cancelled)."""
 

@@ -22,7 +22,7 @@ from connector.openapi_schemas import (
 )
 from triggers.source import event_entry, is_event_trigger
 
-UPSTREAM_ERRORS = (400, 401, 403, 404, 409, 413, 422, 429, 500, 502, 503, 504)
+UPSTREAM_ERRORS = (400, 401, 403, 404, 409, 413, 415, 422, 429, 500, 502, 503, 504)
 READ_ERRORS = (400, 401, 403, 404, 422, 429, 500, 502, 503, 504)
 IDEMPOTENCY_KEY = {
     "name": "Idempotency-Key",

@@ -45,7 +45,7 @@ def connection_paths() -> dict[str, Schema]:
         {"token": TOKEN, "label": {"type": "string", "minLength": 1, "maxLength": 100}},
         extra=False,
     )
-    verify_errors = errors(400, 401, 403, 409, 413, 422, 429, 502, 503, 504)
+    verify_errors = errors(400, 401, 403, 409, 413, 415, 422, 429, 502, 503, 504)
     return {
         "/api/connections": {
             "post": _op(
@@ -70,7 +70,7 @@ def connection_paths() -> dict[str, Schema]:
                 "me.replace_token",
                 "connections",
                 "Replace the MemberPass token",
-                {"200": answer, **errors(400, 401, 403, 409, 413, 422, 429, 502, 503, 504)},
+                {"200": answer, **errors(400, 401, 403, 409, 413, 415, 422, 429, 502, 503, 504)},
                 requestBody=_body(obj(["token"], {"token": TOKEN}, extra=False)),
             )
         },

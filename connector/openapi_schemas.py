@@ -39,7 +39,7 @@ ERROR_STATUSES = {
     405: "The route exists but not with this method.",
     409: "Conflict: the same Idempotency-Key is still running, or the record is already in that state.",
     413: "The body is larger than CONNECTOR_MAX_BODY_BYTES.",
-    415: "Unsupported media type.",
+    415: "The body is not declared as JSON: send Content-Type: application/json.",
     422: "Validation failed: `fields` names each invalid input and what it expects.",
     429: "MemberPass rate limit: retry after `Retry-After` seconds.",
     500: "Internal error (MemberPass or the connector).",

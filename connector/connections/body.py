@@ -1,5 +1,6 @@
-"""Strict JSON request bodies: malformed JSON (400), a non-object, wrong types and unknown keys (422), each
-error naming the field and the fix. Oversized bodies stop earlier, at MAX_CONTENT_LENGTH (413)."""
+"""Strict JSON request bodies: another declared media type (415), malformed JSON (400), a non-object, wrong
+types and unknown keys (422), each error naming the field and the fix. Oversized bodies stop earlier, at
+MAX_CONTENT_LENGTH (413). A body without a Content-Type is read as JSON (what a bare HTTP client sends)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,16 @@ from flask import request
 from marshmallow import Schema
 from marshmallow import ValidationError as SchemaError
 
-from connector.errors import InputError, ValidationError
+from connector.errors import InputError, UnsupportedMediaTypeError, ValidationError
 
 
 def json_object() -> dict[str, Any]:
+    mimetype = request.mimetype
+    if mimetype and mimetype != "application/json" and not mimetype.endswith("+json"):
+        raise UnsupportedMediaTypeError(
+            f"The request body is {mimetype}; this route reads JSON.",
+            fields={"Content-Type": ["must be application/json"]},
+        )
     raw = request.get_data(cache=True)
     if not raw.strip():
         raise ValidationError(
