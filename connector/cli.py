@@ -97,13 +97,22 @@ def serve(host: str, port: int) -> None:
 
 @main.command()
 @click.option("--port", default=8765, show_default=True, type=int, help="Sandbox port (another if taken).")
-@click.option("--connector-port", default=8080, show_default=True, type=int, help="Connector port.")
+@click.option(
+    "--connector-port", default=8080, show_default=True, type=int, help="Connector port (another if taken)."
+)
 @click.option("--duration", type=float, default=None, help="Stop after this many seconds (default: Ctrl-C).")
-def demo(port: int, connector_port: int, duration: float | None) -> None:
-    """The product tour: sandbox with demo data, the connector, live traffic."""
+@click.option(
+    "--rate",
+    type=click.FloatRange(min=0.1),
+    default=2.0,
+    show_default=True,
+    help="Simulated changes per second.",
+)
+def demo(port: int, connector_port: int, duration: float | None, rate: float) -> None:
+    """The product tour: sandbox with demo data, the connector, a receiver, live traffic and deliveries."""
     from connector.demo import run_demo
 
-    run_demo(sandbox_port=port, connector_port=connector_port, duration=duration)
+    run_demo(sandbox_port=port, connector_port=connector_port, duration=duration, rate=rate)
 
 
 @main.command()

@@ -1,0 +1,47 @@
+"""``memberpass-connector demo`` as a user runs it: a child process on free ports, its output read line by
+line, stopped with a signal."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def start_demo(*options: str) -> subprocess.Popen[str]:
+    script = Path(sys.executable).with_name("memberpass-connector")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "connector.cli"]
+    ports = ["--port", str(free_port()), "--connector-port", str(free_port())]
+    return subprocess.Popen(
+        [*command, "demo", *ports, *options], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+
+
+def read_until(process: subprocess.Popen[str], prefix: str) -> list[str]:
+    """The lines printed up to and including the first that starts with ``prefix``."""
+    assert process.stdout is not None
+    lines = []
+    for line in process.stdout:
+        lines.append(line)
+        if line.startswith(prefix):
+            return lines
+    raise AssertionError("the demo ended before printing " + repr(prefix) + ":\n" + "".join(lines)[-2000:])
+
+
+def stop(process: subprocess.Popen[str], signal_number: int) -> str:
+    """Send the signal; the rest of the output once the process has ended (killed after 20 s)."""
+    try:
+        process.send_signal(signal_number)
+        rest, _ = process.communicate(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(5)
+    return rest or ""
