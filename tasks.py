@@ -4,6 +4,7 @@
     python3 tasks.py demo    # the sandbox, the connector and live traffic, no configuration
     python3 tasks.py test    # ruff, mypy and the test suite (what CI runs)
     python3 tasks.py bench   # the benchmark report
+    python3 tasks.py soak [--minutes N]   # the long soak and fault run (default 10 minutes), its report
 
 Each creates `.venv` on first use and installs the project (editable) with what that command needs.
 """
@@ -46,8 +47,15 @@ def run(cmd: list[str]) -> None:
         sys.exit(code)
 
 
+def soak(argv: list[str]) -> None:
+    """The short soak's test with ``SOAK_SECONDS`` of chaos per mode; pytest prints each report."""
+    minutes = float(argv[argv.index("--minutes") + 1]) if "--minutes" in argv else 10.0
+    os.environ["SOAK_SECONDS"] = str(minutes * 60)
+    run([str(PY), "-m", "pytest", "tests/soak/test_soak.py", "-k", "test_soak_", "-s", "-rA", "--timeout=0"])
+
+
 def main(argv: list[str]) -> None:
-    if not argv or argv[0] not in {"demo", "test", "bench"}:
+    if not argv or argv[0] not in {"demo", "test", "bench", "soak"}:
         print(__doc__)
         sys.exit(2)
     command, rest = argv[0], argv[1:]
@@ -56,6 +64,8 @@ def main(argv: list[str]) -> None:
         run([str(BIN / "memberpass-connector"), "demo", *rest])
     elif command == "bench":
         run([str(BIN / "memberpass-connector"), "bench", *rest])
+    elif command == "soak":
+        soak(rest)
     else:
         run([str(PY), "-m", "ruff", "check", "."])
         run([str(PY), "-m", "ruff", "format", "--check", "."])

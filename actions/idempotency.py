@@ -12,9 +12,10 @@ window are one call. Its fingerprint is the action plus the canonical input (sor
   409 ``IDEMPOTENCY_REQUEST_IN_PROGRESS`` with ``retry_after`` if it does not come in time.
 
 The claim is atomic: ``INSERT OR IGNORE`` on the (connection, key) primary key inside one write
-transaction. Only successes are stored. A claim whose holder died (its lease ran out), or whose call failed
-in a way that may have reached MemberPass (network error, 5xx, 429), is taken over by the next call with
-the SAME upstream key: that key is derived from the connection, the key and the claim's creation time, so
+transaction. Only successes are stored. A claim whose holder died (its lease ran out, or its process is
+gone: a claim names its process, connector/leases.py, so a restart takes it over at once), or whose call
+failed in a way that may have reached MemberPass (network error, 5xx, 429), is taken over by the next call
+with the SAME upstream key: that key is derived from the connection, the key and the claim's creation time, so
 a retry sends the key MemberPass already saw and gets its replay instead of a second record. After a
 definite refusal (4xx) the claim is forgotten and a retry starts afresh. Stored answers are encrypted
 (they may hold a webhook secret); one that can no longer be decrypted counts as lost, and the call runs
@@ -31,6 +32,7 @@ from typing import Any
 from connector.clock import Clock
 from connector.crypto import DecryptionError, KeyRing
 from connector.errors import IdempotencyInProgressError, IdempotencyKeyReusedError
+from connector.leases import lease_owner, owner_is_gone
 from connector.storage.db import ConnectorDB
 
 DEFAULT_WINDOW = 86_400.0
@@ -109,15 +111,15 @@ class IdempotencyStore:
 
     def _try(self, connection_id: str, key: str, action: str, fp: str) -> Claim | Stored | None:
         """One atomic look: claim, replay, refuse, or None (someone else is running it)."""
-        now = self.clock.now()
+        now, owner = self.clock.now(), lease_owner()
         with self.cdb.transaction() as db:
             db.execute("DELETE FROM action_idempotency WHERE expires_at <= ?", [now])
             inserted = db.execute(
                 "INSERT OR IGNORE INTO action_idempotency (connection_id, key, action, fingerprint, "
-                "upstream_key, state, created_at, lease_until, expires_at) "
-                "VALUES (?, ?, ?, ?, ?, 'in_progress', ?, ?, ?)",
+                "upstream_key, state, created_at, lease_until, expires_at, lease_owner) "
+                "VALUES (?, ?, ?, ?, ?, 'in_progress', ?, ?, ?, ?)",
                 [connection_id, key, action, fp, upstream_key(connection_id, key, now), now,
-                 now + self.lease, now + self.window],
+                 now + self.lease, now + self.window, owner],
             ).rowcount  # fmt: skip
             row = self._row(connection_id, key)
             if inserted:
@@ -132,12 +134,12 @@ class IdempotencyStore:
                 stored = self._decrypt(row)
                 if stored is not None:
                     return stored
-            elif row["lease_until"] > now:
-                return None
+            elif row["lease_until"] > now and not owner_is_gone(row["lease_owner"] or ""):
+                return None  # running elsewhere (a killed process's claim is taken over at once)
             db.execute(
-                "UPDATE action_idempotency SET state = 'in_progress', lease_until = ? "
+                "UPDATE action_idempotency SET state = 'in_progress', lease_until = ?, lease_owner = ? "
                 "WHERE connection_id = ? AND key = ?",
-                [now + self.lease, connection_id, key],
+                [now + self.lease, owner, connection_id, key],
             )
             return Claim(connection_id, key, row["upstream_key"])
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from actions.idempotency import Claim, IdempotencyStore, Stored, fingerprint, scoped_key
 from connector.clock import FakeClock
 from connector.crypto import KeyRing
 from connector.errors import IdempotencyInProgressError, IdempotencyKeyReusedError
+from connector.leases import HOST
 from connector.storage.db import ConnectorDB
 from tests.connections.support import new_keys
 
@@ -77,6 +80,20 @@ def test_a_crashed_holder_is_taken_over_with_the_same_upstream_key(
     first = claim(store)
     clock.advance(61)  # the lease ran out: the first holder died
     second = claim(store)
+    assert second.upstream_key == first.upstream_key
+
+
+def test_a_claim_of_a_killed_process_is_taken_over_at_once_and_a_live_ones_is_not(
+    store: IdempotencyStore,
+) -> None:
+    first = claim(store)
+    live = store.cdb.db.execute("SELECT lease_owner FROM action_idempotency").fetchone()[0]
+    assert live.startswith(f"{HOST}/{os.getpid()}/")
+    with pytest.raises(IdempotencyInProgressError):  # this process is alive: its claim is respected
+        store.begin("con_1", "k:abc", "create_plan", FP)
+    dead = f"{HOST}/{os.getpid()}/an-earlier-process/abcd1234"  # same pid, another process's nonce
+    store.cdb.db.execute("UPDATE action_idempotency SET lease_owner = ?", [dead])
+    second = claim(store)  # well inside the 60 s lease
     assert second.upstream_key == first.upstream_key
 
 
