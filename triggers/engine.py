@@ -87,7 +87,7 @@ class _Progress:
 
 class PollEngine:
     def __init__(self, cdb: ConnectorDB, ring: KeyRing, clock: Clock, settings: Settings) -> None:
-        self.cdb, self.clock, self.settings = cdb, clock, settings
+        self.cdb, self.ring, self.clock, self.settings = cdb, ring, clock, settings
         self.subscriptions = SubscriptionRepo(cdb, ring, clock)
         self.connections = ConnectionRepository(cdb, ring, clock)
 
@@ -119,11 +119,24 @@ class PollEngine:
             return PollOutcome(sub.id, "skipped", "another worker holds this subscription's lease")
         started = self.clock.now()
         try:
+            if sub.mode == "webhook":
+                self._revive_upstream(sub)
             outcome = self._poll(sub, connection, owner, budget, max_pages, page_size)
         finally:
             self._release(sub.id, owner)
             self.subscriptions.record_poll(sub.id, started, self.clock.now() + interval_for(sub))
         return outcome
+
+    def _revive_upstream(self, sub: Subscription) -> None:
+        """Webhook mode: before the reconciliation poll, re-enable the MemberPass endpoint if MemberPass
+        auto-disabled it (the connector was down for 20 of its pushes); the poll then fills the gap. A
+        failure here is logged and the poll goes on: the feed is the source of truth either way."""
+        from webhooks.upstream import Upstream  # webhooks builds on triggers, not the other way round
+
+        try:
+            Upstream(self.cdb, self.ring, self.clock, self.settings).ensure_active(sub)
+        except ConnectorError as err:
+            log.warning("subscription %s: could not check its MemberPass endpoint (%s)", sub.id, err.code)
 
     def _gate(self, sub: Subscription) -> tuple[Subscription, Connection] | PollOutcome:
         if sub.status == "disabled":

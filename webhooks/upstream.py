@@ -104,6 +104,30 @@ class Upstream:
         )
         return self.subscriptions.get(subscription.id) or subscription
 
+    def ensure_active(self, subscription: Subscription) -> bool:
+        """Re-enable the MemberPass endpoint if MemberPass auto-disabled it (20 failed pushes in a row, e.g.
+        while this connector was down; webhooks.md §6); True when it did. Called before each reconciliation
+        poll, whose feed read then fills what the disabled spell missed."""
+        if subscription.upstream_id is None:
+            return False
+        path = f"/webhook-endpoints/{subscription.upstream_id}"
+        with self.client(subscription.connection_id) as client:
+            data = client.request("GET", path, priority="background").data
+            if not isinstance(data, dict) or data.get("is_active", True) is not False:
+                return False
+            client.request(
+                "POST",
+                path,
+                json={"is_active": True},
+                idempotency_key=f"mpc-sub-{subscription.id}-enable-{data.get('disabled_at')}",
+                priority="background",
+            )
+        log.warning(
+            "subscription %s: MemberPass had disabled its webhook endpoint %s (disabled at %s); re-enabled",
+            subscription.id, subscription.upstream_id, data.get("disabled_at"),
+        )  # fmt: skip
+        return True
+
     def unsubscribe(self, subscription: Subscription) -> None:
         """Delete the MemberPass webhook subscription, if one was registered."""
         if subscription.upstream_id is None:
@@ -123,6 +147,11 @@ class Upstream:
 def subscribe(subscription: Subscription) -> Subscription:
     """Webhook mode registration, inside an app context (called by ``triggers.api``)."""
     return Upstream.from_app().subscribe(subscription)
+
+
+def ensure_active(subscription: Subscription) -> bool:
+    """Re-enable an auto-disabled MemberPass endpoint, inside an app context (before a reconciliation)."""
+    return Upstream.from_app().ensure_active(subscription)
 
 
 def unsubscribe(subscription: Subscription) -> None:

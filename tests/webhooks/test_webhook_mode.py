@@ -174,3 +174,26 @@ def test_gone_removes_the_subscription_here_and_upstream(live: Live, receiver: R
     wait_for(lambda: live.upstream() == [])
     assert live.api("GET", f"/api/subscriptions/{created['id']}").status_code == 404
     assert len(receiver.for_path("zap")) == 1 and receiver.calls[0].verified
+
+
+def test_an_endpoint_memberpass_disabled_is_re_enabled_and_its_gap_filled_by_the_reconciliation(
+    live: Live, receiver: Receiver
+) -> None:
+    """While the connector was down MemberPass failed 20 pushes in a row and disabled the endpoint (here:
+    disabled by hand); the next reconciliation poll turns it back on and reads what it missed, once."""
+    created = live.subscribe(receiver, "zap")
+    [upstream] = live.upstream()
+    off = live.tenant.post(f"/webhook-endpoints/{upstream['id']}", {"is_active": False})
+    assert off.status_code == 200 and off.json()["data"]["is_active"] is False
+    missed = live.simulate_signups(2)
+    with live.app.app_context():
+        outcome = run_poll(created["id"])
+    assert outcome.status == "polled" and outcome.enqueued == len(missed)
+    endpoint = live.tenant.get(f"/webhook-endpoints/{upstream['id']}").json()["data"]
+    assert endpoint["is_active"] is True
+    later = live.simulate_signups(1)  # pushed again at once
+    wait_for(lambda: len(receiver.for_path("zap")) >= len(missed) + len(later))
+    time.sleep(0.3)  # room for a duplicate: MemberPass's queued pushes of the missed events come now too
+    assert sorted(p["id"] for p in receiver.payloads("zap")) == sorted(missed + later)
+    with live.app.app_context():
+        assert run_poll(created["id"]).enqueued == 0  # an active endpoint is left alone
