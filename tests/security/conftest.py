@@ -5,7 +5,6 @@ left nothing behind (connector database and the other team's upstream records)."
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,11 +18,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from connector.app import create_app
 from connector.connections import services
 from connector.errors import DOCS_BASE
 from connector.sandbox import SandboxServer
 from connector.sandbox.store import public
+from tests.triggers.connected import build_app, seed_demo
 
 ENVELOPE_KEYS = {"code", "message", "remediation", "docs_url", "request_id"}
 OPTIONAL_KEYS = {"fields", "context"}
@@ -168,24 +167,9 @@ class Harness:
         )
 
 
-def seed(server: SandboxServer) -> dict[str, Any]:
-    response = requests.post(server.url + "/_sandbox/seed", json={"preset": "demo"}, timeout=30)
-    assert response.status_code == 201, response.text
-    seeded: dict[str, Any] = response.json()
-    return seeded
-
-
 def make_app(server: SandboxServer, db_path: Path, **overrides: Any) -> Flask:
-    settings = {
-        "api_base": server.base_url,
-        "db_path": str(db_path),
-        "encryption_keys": (os.urandom(32),),
-        "allow_private_targets": False,
-        **overrides,
-    }
-    app = create_app(settings)
-    app.testing = True
-    return app
+    """A connector app on ``db_path`` with private targets refused (the guard under test) by default."""
+    return build_app(server, db_path, **{"allow_private_targets": False, **overrides})
 
 
 def connect(client: FlaskClient, seeded: dict[str, Any]) -> Conn:
@@ -200,7 +184,8 @@ def harness(server: SandboxServer, db_path: Path, **overrides: Any) -> Iterator[
     app = make_app(server, db_path, **overrides)
     client = app.test_client()
     try:
-        yield Harness(server, app, client, connect(client, seed(server)), connect(client, seed(server)))
+        first, second = connect(client, seed_demo(server)), connect(client, seed_demo(server))
+        yield Harness(server, app, client, first, second)
     finally:
         app.extensions[services.DB].close()
 
