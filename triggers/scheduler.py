@@ -10,6 +10,10 @@
 - At start every subscription that is not disabled gets a job whose first run is spread over its interval
   (no thundering herd after a restart); held ones keep theirs (their poll resumes them).
 - A job whose subscription is gone or disabled removes itself.
+- Jobs are kept light, since there is one per subscription: jobs of one interval share one trigger object
+  (a job's next run time is its own; the trigger only adds the interval to it), every job calls one shared
+  runner (a ``partial``, so APScheduler keeps no per-job reference string: the memory job store never
+  serialises jobs), and jobs of one trigger key share their name.
 
 :func:`add` and :func:`remove` act on the scheduler of the current app and do nothing when none runs.
 """
@@ -17,6 +21,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import random
@@ -26,6 +31,7 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.triggers.interval import IntervalTrigger
 from flask import Flask, current_app, has_app_context
 
 from triggers.engine import run_poll
@@ -42,6 +48,9 @@ class PollScheduler:
         self.scheduler = scheduler or BackgroundScheduler(
             executors={"default": ThreadPoolExecutor(workers)}, timezone=UTC
         )
+        self._runner = functools.partial(PollScheduler._run, self)
+        self._triggers: dict[float, IntervalTrigger] = {}
+        self._names: dict[str, str] = {}
 
     def start(self, *, paused: bool = False) -> None:
         """Rebuild the jobs from the subscriptions table, then start (``paused``: jobs do not fire)."""
@@ -72,18 +81,26 @@ class PollScheduler:
         interval = interval_for(subscription)
         delay = interval if first_in is None else first_in
         self.scheduler.add_job(
-            self._run,
-            "interval",
-            seconds=interval,
-            args=[subscription.id],
+            self._runner,
+            self._trigger(interval),
+            args=(subscription.id,),
             id=subscription.id,
-            name=f"poll {subscription.trigger_key}",
+            name=self._name(subscription.trigger_key),
             replace_existing=True,
             coalesce=True,
             max_instances=1,
             misfire_grace_time=None,
             next_run_time=datetime.now(UTC) + timedelta(seconds=delay),
         )
+
+    def _trigger(self, interval: float) -> IntervalTrigger:
+        trigger = self._triggers.get(interval)
+        if trigger is None:
+            trigger = self._triggers.setdefault(interval, IntervalTrigger(seconds=interval, timezone=UTC))
+        return trigger
+
+    def _name(self, trigger_key: str) -> str:
+        return self._names.setdefault(trigger_key, f"poll {trigger_key}")
 
     def remove(self, subscription_id: str) -> None:
         with contextlib.suppress(JobLookupError):

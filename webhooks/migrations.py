@@ -86,3 +86,18 @@ def create_delivery_health(db: Database) -> None:
 def add_outbox_lease_owner(db: Database) -> None:
     """Claims name their process, so a restarted worker can take over the claims of a killed one."""
     db.execute("ALTER TABLE outbox ADD COLUMN lease_owner TEXT")
+
+
+@webhooks_migrations(name="0005_outbox_waiting_index")
+def add_outbox_waiting_index(db: Database) -> None:
+    """Claiming reads waiting rows in due order from a partial index (only ``pending`` and ``failed`` rows,
+    ordered as :func:`webhooks.outbox.due` orders them), so a claim costs the rows it takes rather than a
+    sort of the whole backlog; delivered and dead rows, the bulk of the table, are not in it. It replaces
+    ``outbox_due``, which led the planner to that sort."""
+    db.executescript(
+        """
+        CREATE INDEX outbox_waiting ON outbox (next_attempt_at, created_at)
+            WHERE status IN ('pending', 'failed');
+        DROP INDEX outbox_due;
+        """
+    )

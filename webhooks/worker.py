@@ -17,13 +17,17 @@ One attempt (:meth:`DeliveryWorker.attempt`):
    with the reason, when the rule says so.
 
 :meth:`run_once` claims what is due at ``now`` and sends it (tests); :meth:`start` runs a thread that keeps
-the pool busy, claiming only as many rows as it has free workers, and wakes early on :func:`wake` (a new
-inbound event, a replay). Claims are leased (:func:`webhooks.outbox.due`), so a worker that dies mid-send
-leaves its rows due again; a redelivery reuses the row's ``webhook-id``.
+the pool busy and wakes early on :func:`wake` (a new inbound event, a replay). It claims in batches: once no
+more than ``pool_size`` rows are in flight it tops them up to twice that (the extra rows wait in the pool's
+queue), so a claim's transaction is shared by a batch of rows while the senders never run dry; rows still
+queued when the worker stops are given back. A delivered attempt is booked in one transaction (the row,
+and the end of the subscription's failure run). Claims are leased (:func:`webhooks.outbox.due`), so a
+worker that dies mid-send leaves its rows due again; a redelivery reuses the row's ``webhook-id``.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import threading
@@ -181,7 +185,12 @@ class DeliveryWorker:
 
     def _book(self, row: dict[str, Any], outcome: Outcome, step: Step, now: float) -> None:
         if step.status == "delivered":
-            outbox.mark_delivered(self.cdb, row, now, outcome.status)
+            with self.cdb.transaction() as tx:  # one commit: the row and the end of any failure run
+                if outbox.mark_delivered(tx, row, now, outcome.status):
+                    self.subscriptions.record_success(row["subscription_id"])
+                    tx.execute(
+                        "DELETE FROM delivery_health WHERE subscription_id = ?", [row["subscription_id"]]
+                    )
         elif step.status == "retry":
             assert step.next_attempt_at is not None
             outbox.mark_retry(self.cdb, row, step.next_attempt_at, outcome.status, error_text(outcome))
@@ -191,12 +200,8 @@ class DeliveryWorker:
 
     def _track_health(self, sub: Subscription, outcome: Outcome, now: float) -> str | None:
         """Count the attempt in the subscription's run of failures; disable it when the rule says so."""
-        if outcome.kind == "delivered":
-            self.subscriptions.record_success(sub.id)
-            self.cdb.db.execute("DELETE FROM delivery_health WHERE subscription_id = ?", [sub.id])
-            return None
         if outcome.kind != "retry":
-            return None  # throttled: neither a failure nor a success
+            return None  # delivered (booked with its row) or throttled (neither a failure nor a success)
         with self.cdb.transaction() as tx:
             failures = self.subscriptions.record_failure(sub.id)
             if failures == 0:
@@ -267,24 +272,30 @@ class DeliveryWorker:
                 self._wake.wait(self.interval)
 
     def _fill(self) -> int:
+        """Top the rows in flight up to twice the pool once no more than the pool's size are left."""
+        pool = self._pool  # stop() clears the attribute while this thread may be here; it joins us first
         with self._lock:
-            free = self.pool_size - self._inflight
-        if free <= 0 or self._pool is None:
+            inflight = self._inflight
+        if inflight > self.pool_size or pool is None:
             return 0
         rows = outbox.due(
-            self.cdb, self.clock.now(), free, lease_seconds=self.lease_seconds, owner=self.owner
-        )
+            self.cdb, self.clock.now(), 2 * self.pool_size - inflight, lease_seconds=self.lease_seconds,
+            owner=self.owner,
+        )  # fmt: skip
         for row in rows:
             with self._lock:
                 self._inflight += 1
             try:
-                self._pool.submit(self.attempt, row).add_done_callback(self._done)
+                pool.submit(self.attempt, row).add_done_callback(functools.partial(self._done, row=row))
             except RuntimeError:  # stopping: the pool refuses work; give the claim back
-                self._done(None)
-                outbox.release(self.cdb, row)
+                self._done(None, row=row)
         return len(rows)
 
-    def _done(self, _future: Future[Attempt] | None) -> None:
+    def _done(self, future: Future[Attempt] | None, *, row: dict[str, Any]) -> None:
+        """An attempt ended, or was never made (refused, or cancelled in the queue at stop): then the
+        claim is given back, so the row is due again at once."""
+        if future is None or future.cancelled():
+            outbox.release(self.cdb, row)
         with self._lock:
             self._inflight -= 1
         self._wake.set()

@@ -90,7 +90,7 @@ def run(quick: bool = False) -> dict[str, Any]:
     client, bare = summary(client_times), summary(bare_times)
     return {
         "route": "GET /v1" + ROUTE,
-        "calls": calls,
+        "client_calls": calls,
         "client": client,
         "bare_requests": bare,
         "client_ratio_p50": round(client["p50_ms"] / bare["p50_ms"], 3),
@@ -106,7 +106,7 @@ def run(quick: bool = False) -> dict[str, Any]:
 def report(figures: dict[str, Any]) -> str:
     client, bare = figures["client"], figures["bare_requests"]
     lines = [
-        f"{figures['route']}: {figures['calls']} calls each, interleaved",
+        f"{figures['route']}: {figures['client_calls']} calls each, interleaved",
         f"{'':18}{'p50 ms':>10}{'p99 ms':>10}{'mean ms':>10}",
         f"{'MemberPassClient':18}{client['p50_ms']:>10.3f}{client['p99_ms']:>10.3f}{client['mean_ms']:>10.3f}",
         f"{'bare requests':18}{bare['p50_ms']:>10.3f}{bare['p99_ms']:>10.3f}{bare['mean_ms']:>10.3f}",

@@ -57,7 +57,7 @@ def _drive(
 
 
 def run(quick: bool = False) -> dict[str, Any]:
-    seconds = 1.5 if quick else 5.0
+    seconds = 1.0 if quick else 5.0
     with SandboxServer(_UNLIMITED) as server:
         seeded = requests.post(server.url + "/_sandbox/seed", json={"preset": "demo"}, timeout=10).json()
         headers = {"Authorization": "Bearer " + seeded["tokens"]["full"]}
