@@ -8,7 +8,8 @@
   missed runs collapse into one, and one subscription never runs twice at once in this process (the DB lease
   in :mod:`triggers.engine` covers other processes). ``misfire_grace_time=None``: a late run still runs.
 - At start every subscription that is not disabled gets a job whose first run is spread over its interval
-  (no thundering herd after a restart); held ones keep theirs (their poll resumes them).
+  (no thundering herd after a restart), or over the first few seconds in webhook mode (a catch-up after
+  downtime); held ones keep theirs (their poll resumes them).
 - A job whose subscription is gone or disabled removes itself.
 - Jobs are kept light, since there is one per subscription: jobs of one interval share one trigger object
   (a job's next run time is its own; the trigger only adds the interval to it), every job calls one shared
@@ -42,6 +43,18 @@ EXTENSION = "triggers.scheduler"
 WORKERS = 10
 
 
+WEBHOOK_CATCH_UP = 5.0  # seconds: the spread of webhook-mode reconciliations after a start
+
+
+def first_run_after_start(subscription: Subscription) -> float:
+    """When a subscription's job first runs after a start: spread over its interval (no thundering herd),
+    except in webhook mode, where MemberPass's pushes failed while the connector was down (and may have got
+    its endpoint disabled): the reconciliation that re-enables it and reads the gap comes within seconds."""
+    if subscription.mode == "webhook":
+        return random.uniform(0, min(WEBHOOK_CATCH_UP, interval_for(subscription)))
+    return random.uniform(0, interval_for(subscription))
+
+
 class PollScheduler:
     def __init__(self, app: Flask, scheduler: BaseScheduler | None = None, *, workers: int = WORKERS) -> None:
         self.app = app
@@ -72,7 +85,7 @@ class PollScheduler:
             if job.id not in wanted:
                 job.remove()
         for subscription in subscriptions:
-            self.add(subscription, first_in=random.uniform(0, interval_for(subscription)))
+            self.add(subscription, first_in=first_run_after_start(subscription))
         return len(wanted)
 
     def add(self, subscription: Subscription, *, first_in: float | None = None) -> None:

@@ -1,9 +1,8 @@
 """The soak: nothing lost, nothing duplicated while faults, a flapping receiver and SIGKILLs hit the run.
 
 By default the chaos lasts :data:`SHORT_SECONDS` (the short soak, part of every test run). ``SOAK_SECONDS``
-sets a long one (``python3 tasks.py soak --minutes N``), which also runs the webhook-mode soak and lets
-SIGKILLs land on action calls in flight. Two focused tests pin down the gaps the soak found; they are strict
-``xfail``s, so they fail the day the gap is closed.
+sets a long one (``python3 tasks.py soak --minutes N``), which also runs the webhook-mode soak. Two focused
+tests pin down the gaps the soak found (both fixed).
 """
 
 from __future__ import annotations
@@ -72,10 +71,6 @@ def test_soak_in_polling_mode_loses_and_duplicates_nothing(
 
 @pytest.mark.slow
 @pytest.mark.skipif(not LONG, reason="webhook mode soaks in the long run only (python3 tasks.py soak)")
-@pytest.mark.xfail(
-    strict=True,
-    reason="an endpoint MemberPass auto-disabled while the connector was down is never re-enabled",
-)
 def test_soak_in_webhook_mode_loses_and_duplicates_nothing(tmp_path: Path) -> None:
     report = run_soak(CHAOS_SECONDS, SEED, workdir=tmp_path, mode="webhook")
     print("\n" + report.table())
@@ -89,11 +84,6 @@ def endpoint_active(team: Team) -> bool:
     return len(endpoints) == 1 and bool(endpoints[0]["is_active"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="webhook mode: the connector neither re-enables a MemberPass endpoint auto-disabled while it "
-    "was down nor catches up soon after start (the reconciliation poll comes 0-300 s later)",
-)
 def test_webhook_mode_recovers_an_endpoint_disabled_while_the_connector_was_down(
     start_connector: Callable[..., ConnectorProcess], receiver: Receiver, team: Team
 ) -> None:

@@ -131,3 +131,18 @@ def test_a_live_lease_keeps_a_second_worker_off_and_a_dead_owner_frees_it(env: E
     assert env.poll(subscription_id).status == "polled"
     row = env.sql("SELECT lease_owner FROM poll_state WHERE subscription_id = ?", [subscription_id])[0]
     assert row["lease_owner"] is None  # released after the poll
+
+
+def test_after_a_start_webhook_mode_catches_up_within_seconds_and_polling_spreads_over_its_interval(
+    env: Env,
+) -> None:
+    from dataclasses import replace
+
+    from triggers.scheduler import WEBHOOK_CATCH_UP, first_run_after_start
+
+    subscription = repo(env).get(env.subscribed(EVENT, poll_interval=600))
+    assert subscription is not None
+    polling_firsts = [first_run_after_start(subscription) for _ in range(200)]
+    assert max(polling_firsts) <= 600 and max(polling_firsts) > WEBHOOK_CATCH_UP
+    webhook = replace(subscription, mode="webhook")
+    assert all(0 <= first_run_after_start(webhook) <= WEBHOOK_CATCH_UP for _ in range(200))
