@@ -13,6 +13,7 @@ Every route needs a connection key. A query argument given several times (``type
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any, TypeVar
 
 from flask import Blueprint, Flask, Response, current_app, request
@@ -86,7 +87,7 @@ def idempotency_store() -> IdempotencyStore:
     return IdempotencyStore(current_db(), current_ring(), current_clock(), window=window)
 
 
-def upstream() -> MemberPassClient:
+def upstream() -> AbstractContextManager[MemberPassClient]:
     connection = current_connection()
     return make_client(current_settings().api_base, connections().token(connection.id))
 

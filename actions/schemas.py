@@ -91,15 +91,17 @@ def build_field(field: Field) -> fields.Field:
     return SingleOrList(_scalar(field), **kwargs)
 
 
-_schemas: dict[int, tuple[Entry, type[Schema]]] = {}
+_schemas: dict[int, tuple[Entry, Schema]] = {}
 
 
 def schema_for(entry: Entry) -> Schema:
+    """The entry's input schema, built once: a marshmallow schema holds no per-load state, so one instance
+    serves every call (building one costs more than loading a body with it)."""
     cached = _schemas.get(id(entry))
     if cached is None or cached[0] is not entry:
         cls = Schema.from_dict({f.key: build_field(f) for f in entry.inputs}, name=f"{entry.key}_input")
-        cached = _schemas[id(entry)] = (entry, cls)
-    return cached[1](unknown=RAISE)
+        cached = _schemas[id(entry)] = (entry, cls(unknown=RAISE))
+    return cached[1]
 
 
 def clean(raw: dict[str, Any]) -> dict[str, Any]:

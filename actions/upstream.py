@@ -1,4 +1,5 @@
-"""How actions and searches reach MemberPass: a client per call, and upstream errors made actionable.
+"""How actions and searches reach MemberPass: a client per call on a pooled session, and upstream errors
+made actionable.
 
 Errors keep MemberPass's envelope (code, status, message, fields, context, docs_url); what changes:
 - ``TOKEN_MISSING_ABILITY`` says which ability to add and where;
@@ -10,8 +11,12 @@ Errors keep MemberPass's envelope (code, status, message, fields, context, docs_
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
+from http.cookiejar import DefaultCookiePolicy
+
+import requests
 
 from connector.client import MemberPassClient
 from connector.errors import (
@@ -26,8 +31,49 @@ from connector.manifests.model import Entry
 TOKENS_PAGE = "https://app.memberpass.net/settings/tokens"
 
 
-def make_client(api_base: str, token: str) -> MemberPassClient:
-    return MemberPassClient(api_base, token)
+POOL_SIZE = 32  # idle sessions kept per MemberPass base URL
+
+
+def _session() -> requests.Session:
+    """A session that keeps connections alive and never stores a cookie, so it can serve any tenant."""
+    session = requests.Session()
+    session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
+    return session
+
+
+class SessionPool:
+    """Idle HTTP sessions to MemberPass, reused across calls: a call borrows one (its kept-alive connection
+    saves a TCP handshake, and building a session costs too) and gives it back. A session is used by one
+    call at a time; it carries no credentials (each client sets its own bearer token per request) and no
+    cookies (see :func:`_session`)."""
+
+    def __init__(self, size: int = POOL_SIZE) -> None:
+        self.size = size
+        self._idle: dict[str, list[requests.Session]] = {}
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def client(self, api_base: str, token: str) -> Iterator[MemberPassClient]:
+        with self._lock:
+            idle = self._idle.setdefault(api_base, [])
+            session = idle.pop() if idle else _session()
+        try:
+            yield MemberPassClient(api_base, token, session=session)
+        finally:
+            with self._lock:
+                keep = len(self._idle[api_base]) < self.size
+                if keep:
+                    self._idle[api_base].append(session)
+            if not keep:
+                session.close()
+
+
+POOL = SessionPool()
+
+
+def make_client(api_base: str, token: str) -> AbstractContextManager[MemberPassClient]:
+    """A client for one call (``with make_client(...) as client``), on a pooled session."""
+    return POOL.client(api_base, token)
 
 
 @contextmanager

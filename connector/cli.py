@@ -76,9 +76,12 @@ def _print_seed(sandbox_obj: object) -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8080, show_default=True, type=int)
-def serve(host: str, port: int) -> None:
+@click.option(
+    "--threads", default=16, show_default=True, type=click.IntRange(1, 256), help="Request threads."
+)
+def serve(host: str, port: int, threads: int) -> None:
     """Run the connector's HTTP service."""
-    from werkzeug.serving import run_simple
+    import waitress
 
     from connector.app import create_app
     from triggers.scheduler import start_background as start_polling
@@ -92,7 +95,9 @@ def serve(host: str, port: int) -> None:
     click.echo(f"MemberPass Connector on http://{host}:{port}")
     start_polling(app)
     start_delivery(app)
-    run_simple(host, port, app, threaded=True)
+    # waitress: a production WSGI server (a pool of threads, kept-alive connections), not werkzeug's
+    # development server, which starts a thread and a TCP connection per request.
+    waitress.serve(app, host=host, port=port, threads=threads, ident="memberpass-connector", _quiet=True)
 
 
 @main.command()

@@ -12,7 +12,8 @@ Figures (stable names):
   ``MemberPassClient`` (request rendered from the same manifest entry, same body, its own idempotency key);
   the two interleaved call by call, alternating which goes first. ``action_connector_p50_ms`` /
   ``action_connector_p99_ms``, ``action_direct_p50_ms`` / ``action_direct_p99_ms`` and
-  ``action_overhead_ratio_p99`` beside it.
+  ``action_overhead_ratio_p99`` beside it; ``action_overhead_p50_ms`` is the connector's own cost in
+  milliseconds (the p50 difference), what the ratio becomes against a slower, real MemberPass.
 - ``polling_endpoint_p50_ms`` / ``polling_endpoint_p99_ms``: ``GET /api/triggers/new_member?project_id=…``
   (one page of 50 members as Zapier items); ``polling_direct_p50_ms`` / ``polling_direct_p99_ms`` read the
   same page directly (``triggers.source.fetch_page_for`` with a client), interleaved the same way.
@@ -132,6 +133,9 @@ def action_calls(
     found = figures_of("action", via, bare)
     found["action_overhead_ratio"] = round(
         found["action_connector_p50_ms"] / found["action_direct_p50_ms"], 3
+    )
+    found["action_overhead_p50_ms"] = round(
+        found["action_connector_p50_ms"] - found["action_direct_p50_ms"], 3
     )
     found["action_overhead_ratio_p99"] = round(
         found["action_connector_p99_ms"] / found["action_direct_p99_ms"], 3

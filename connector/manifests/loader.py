@@ -7,6 +7,7 @@ Files whose name starts with ``_`` are ignored. The format is described in ``man
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ class Document:
     data: Any
 
 
+@functools.cache
 def default_dir() -> Path:
     """The ``manifests`` folder: next to the ``connector`` package in a checkout, or the installed one."""
     beside = Path(__file__).resolve().parents[2] / "manifests"

@@ -14,6 +14,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import requests
+import urllib3
 
 from connector.sandbox.webhook_delivery import EXCERPT_BYTES, DeliveryQueue, Job, Outcome
 
@@ -42,7 +43,7 @@ def post(job: Job, timeout: float) -> Outcome:
         return Outcome(False, None, f"No answer within {timeout:g} s.")
     except requests.RequestException as exc:
         return Outcome(False, None, f"Connection failed ({type(exc).__name__}).")
-    except OSError as exc:  # a socket error surfacing while the body is read
+    except (OSError, urllib3.exceptions.HTTPError) as exc:  # the connection broke while the body is read
         return Outcome(False, None, f"Connection failed ({type(exc).__name__}).")
     excerpt = raw.decode("utf-8", errors="replace")
     if time.monotonic() - started > timeout:
