@@ -67,15 +67,18 @@ def _interrupt(signum: int, frame: Any) -> None:
 
 @contextmanager
 def _sigterm_as_ctrl_c() -> Iterator[None]:
-    """SIGTERM (``kill``, a CI job's timeout) stops the tour as Ctrl-C does; only the main thread can."""
+    """SIGTERM (``kill``, a CI job's timeout) stops the tour as Ctrl-C does, and Ctrl-C stops it even when
+    the process was started with SIGINT ignored (a background job of a shell); only the main thread can."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.signal(signal.SIGTERM, _interrupt)
+    previous_term = signal.signal(signal.SIGTERM, _interrupt)
+    previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGTERM, previous_term)
+        signal.signal(signal.SIGINT, previous_int)
 
 
 class Tour:

@@ -44,4 +44,6 @@ def stop(process: subprocess.Popen[str], signal_number: int) -> str:
         if process.poll() is None:
             process.kill()
             process.wait(5)
+        if process.stdout is not None:
+            process.stdout.close()
     return rest or ""
