@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import requests
+from flask import Flask
+from werkzeug.serving import make_server
 
 from connector.sandbox import SandboxServer
 from connector.sandbox.abilities import ALL_ABILITIES, READ_ONLY_ABILITIES
@@ -81,3 +86,17 @@ def token_for(
         owner_user_id=tenant.team["owner_user_id"],
     )
     return Tenant(tenant.server, tenant.team, token, record)
+
+
+@contextmanager
+def serving(app: Flask) -> Iterator[str]:
+    """``app`` served over HTTP on a free port of 127.0.0.1 (a thread per request); yields its base URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)

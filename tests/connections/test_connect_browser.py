@@ -18,9 +18,9 @@ from flask import Flask
 
 from connector.connections import services
 from connector.sandbox import SandboxServer
-from tests.browser import MARKS, chromium, served
+from tests.browser import MARKS, chromium
 from tests.connections.support import build_app
-from tests.helpers import make_tenant
+from tests.helpers import make_tenant, serving
 
 pytestmark = MARKS
 
@@ -34,7 +34,7 @@ def connector_app(sandbox_server: SandboxServer, tmp_path: Path) -> Iterator[Fla
 
 @pytest.fixture
 def connector_url(connector_app: Flask) -> Iterator[str]:
-    with served(connector_app) as url:
+    with serving(connector_app) as url:
         yield url
 
 

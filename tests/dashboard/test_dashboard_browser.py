@@ -12,7 +12,8 @@ import pytest
 from connector.connections import services
 from connector.dashboard import demo_link
 from connector.sandbox import SandboxServer
-from tests.browser import MARKS, chromium, served
+from tests.browser import MARKS, chromium
+from tests.helpers import serving
 from tests.triggers.connected import EVENT, Env, connected
 
 pytestmark = MARKS
@@ -43,7 +44,7 @@ def test_open_by_link_see_the_rows_retry_a_dead_delivery_and_sign_out(env: Env, 
         [dead],
     )
     connection_id = env.client.get("/api/me", headers=env.headers).json["data"]["id"]
-    with served(env.app) as url:
+    with serving(env.app) as url:
         link = demo_link(env.app, connection_id)
         browser.get(url + link[link.index("/dashboard/open/") :])
         row = browser.find_element(By.ID, f"sub-{subscription_id}")

@@ -18,9 +18,6 @@ import re
 import shutil
 import subprocess
 import tempfile
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn
 from urllib.parse import urlsplit
@@ -28,7 +25,6 @@ from urllib.parse import urlsplit
 import pytest
 from flask import Flask
 from werkzeug.exceptions import HTTPException
-from werkzeug.serving import make_server
 
 from connector.errors import ConnectorError
 from connector.export import n8n_sources as src
@@ -169,17 +165,3 @@ def names_a_known_key(endpoint: str, args: dict[str, Any]) -> bool:
         except ConnectorError:
             return False
     return True
-
-
-@contextmanager
-def serving(app: Flask) -> Iterator[str]:
-    """``app`` served over HTTP on 127.0.0.1; yields its base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)

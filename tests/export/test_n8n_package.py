@@ -36,8 +36,8 @@ from tests.export.n8n_support import (
     node_json,
     route_of,
     run,
-    serving,
 )
+from tests.helpers import serving
 from tests.triggers.connected import Env, connected
 
 pytestmark = [pytest.mark.node, pytest.mark.slow]

@@ -6,15 +6,14 @@ cheap.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import requests
-from werkzeug.serving import make_server
 
 from connector.sandbox import SandboxServer
+from tests.helpers import serving
 from tests.security.conftest import Harness, assert_error, harness
 
 MAX_BODY = 4096
@@ -52,19 +51,13 @@ def test_a_chunked_body_over_the_limit_is_413_over_real_http(h: Harness) -> None
     """No Content-Length to trust: the limit must still hold while the served app reads a chunked body.
     Werkzeug's ``LimitedStream(is_max=True).readall()`` stops at the limit without raising, so without the
     app's ChunkedBodyLimit the first ``max_body_bytes`` would be parsed (a padded body would run)."""
-    server = make_server("127.0.0.1", 0, h.app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
+    with serving(h.app) as url:
         chunks = iter([b'{"name": "', *([b"x" * 1024] * (MAX_BODY // 1024 + 1)), b'"}'])
         with h.unchanged():
-            response = requests.post(f"http://127.0.0.1:{server.port}{ACTION}", data=chunks, timeout=10,
+            response = requests.post(f"{url}{ACTION}", data=chunks, timeout=10,
                                      headers={**h.a.headers, "Content-Type": "application/json"})  # fmt: skip
             assert_error(response, 413, "PAYLOAD_TOO_LARGE")
         assert response.request.headers.get("Transfer-Encoding") == "chunked"
-    finally:
-        server.shutdown()
-        thread.join(5)
 
 
 def test_the_413_remediation_says_how_big_a_body_may_be(h: Harness) -> None:
@@ -206,16 +199,10 @@ def test_a_very_long_x_request_id_is_not_echoed(h: Harness) -> None:
 
 
 def test_a_chunked_body_within_the_limit_is_read_whole_over_real_http(h: Harness) -> None:
-    server = make_server("127.0.0.1", 0, h.app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
+    with serving(h.app) as url:
         chunks = iter([b'{"name": ', b'"x", "unknown_key": 1}'])
-        response = requests.post(f"http://127.0.0.1:{server.port}{ACTION}", data=chunks, timeout=10,
+        response = requests.post(f"{url}{ACTION}", data=chunks, timeout=10,
                                  headers={**h.a.headers, "Content-Type": "application/json"})  # fmt: skip
-        assert response.request.headers.get("Transfer-Encoding") == "chunked"
-        assert_error(response, 422, "VALIDATION_FAILED")  # parsed whole: the unknown key at the end is seen
-        assert "unknown_key" in response.json()["error"]["fields"]
-    finally:
-        server.shutdown()
-        thread.join(5)
+    assert response.request.headers.get("Transfer-Encoding") == "chunked"
+    assert_error(response, 422, "VALIDATION_FAILED")  # parsed whole: the unknown key at the end is seen
+    assert "unknown_key" in response.json()["error"]["fields"]
