@@ -347,9 +347,10 @@ def reenable(subscription: Subscription) -> Subscription:
             "held subscriptions resume by themselves.",
             context={"status": subscription.status},
         )
-    if repo().enable(subscription.id):
-        enabled = repo().get(subscription.id) or subscription
-        scheduler.add(enabled, first_in=0)
-        wake_delivery()
-        log.info("subscription %s re-enabled by its connection", subscription.id)
-    return repo().get(subscription.id) or subscription
+    if not repo().enable(subscription.id):
+        return subscription  # active already
+    enabled = repo().get(subscription.id) or subscription
+    scheduler.add(enabled, first_in=0)
+    wake_delivery()
+    log.info("subscription %s re-enabled by its connection", subscription.id)
+    return enabled

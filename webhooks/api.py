@@ -136,7 +136,7 @@ def refuse_when_disabled(delivery_id: str, connection_id: str) -> None:
     row = outbox.get_for_connection(current_db(), delivery_id, connection_id)
     if row is None:
         return  # outbox.retry answers the 404
-    subscription = SubscriptionRepo(current_db(), current_ring(), current_clock()).get(row["subscription_id"])
+    subscription = subscriptions().get(row["subscription_id"])
     if subscription is not None and subscription.status == "disabled":
         raise ConflictError(
             f"Subscription {subscription.id} is disabled: {subscription.status_reason}",

@@ -7,10 +7,10 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from connector.connections.services import connections, current_clock, current_db, current_ring
+from connector.connections.services import connections, current_db
 from connector.storage.connections import Connection
+from triggers.api import repo as subscription_repo
 from triggers.api import view as subscription_view
-from triggers.subscriptions import SubscriptionRepo
 from webhooks import outbox
 from webhooks.api import delivery_view
 
@@ -38,8 +38,7 @@ def panels(connection_ids: list[str]) -> list[Panel]:
 
 
 def panel(connection: Connection) -> Panel:
-    repo = SubscriptionRepo(current_db(), current_ring(), current_clock())
-    subscriptions = [subscription_view(s) for s in repo.list_for_connection(connection.id)]
+    subscriptions = [subscription_view(s) for s in subscription_repo().list_for_connection(connection.id)]
     rows, _ = outbox.list_for_connection(current_db(), connection.id, limit=RECENT)
     return Panel(
         connection=connection,

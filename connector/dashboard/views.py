@@ -21,14 +21,13 @@ from connector.connections.services import (
     connections,
     current_clock,
     current_db,
-    current_ring,
     current_settings,
 )
 from connector.dashboard.model import panels
 from connector.dashboard.sessions import SESSION_TTL, DashboardSessions
 from connector.errors import ConnectorError, NotFoundError
 from triggers.api import reenable
-from triggers.subscriptions import SubscriptionRepo
+from triggers.api import repo as subscriptions
 from webhooks.api import replay
 
 log = logging.getLogger("connector.dashboard")
@@ -139,8 +138,7 @@ def retry(delivery_id: str) -> Response:
 @bp.post("/dashboard/subscriptions/<subscription_id>/enable")
 def enable(subscription_id: str) -> Response:
     def run(connection_id: str) -> str:
-        repo = SubscriptionRepo(current_db(), current_ring(), current_clock())
-        found = repo.get_for_connection(subscription_id, connection_id)
+        found = subscriptions().get_for_connection(subscription_id, connection_id)
         if found is None:
             raise NotFoundError(f"No subscription {subscription_id}.")
         return f"Subscription {subscription_id} is {reenable(found).status}."
