@@ -119,7 +119,7 @@ class PollEngine:
             return PollOutcome(sub.id, "skipped", "another worker holds this subscription's lease")
         started = self.clock.now()
         try:
-            if sub.mode == "webhook":
+            if sub.mode == "webhook" and sub.last_poll_at is not None:  # not the first: registered just now
                 self._revive_upstream(sub)
             outcome = self._poll(sub, connection, owner, budget, max_pages, page_size)
         finally:
