@@ -22,7 +22,7 @@ from connector.connections import services
 from connector.errors import DOCS_BASE
 from connector.sandbox import SandboxServer
 from connector.sandbox.store import public
-from tests.triggers.connected import build_app, seed_demo
+from tests.triggers.connected import SeededConnection, build_app, seed_demo
 
 ENVELOPE_KEYS = {"code", "message", "remediation", "docs_url", "request_id"}
 OPTIONAL_KEYS = {"fields", "context"}
@@ -106,24 +106,12 @@ def assert_same_team(before: dict[str, list[str]], after: dict[str, list[str]]) 
 
 
 @dataclass
-class Conn:
+class Conn(SeededConnection):
     """One connection: its key and id, and the seeded sandbox team behind it."""
 
     key: str
     id: str
     seed: dict[str, Any]
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.key}"}
-
-    @property
-    def team_id(self) -> str:
-        return str(self.seed["team_id"])
-
-    @property
-    def project_id(self) -> str:
-        return str(self.seed["project_ids"][0])
 
     @property
     def token(self) -> str:

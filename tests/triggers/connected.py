@@ -44,14 +44,12 @@ def build_app(server: SandboxServer, db_path: Path, **overrides: Any) -> Flask:
     return app
 
 
-@dataclass
-class Env:
-    server: SandboxServer
-    seed: dict[str, Any]
-    app: Flask
-    client: FlaskClient
+class SeededConnection:
+    """What a connection of a seeded demo team offers: its key as a header, the team, the first project.
+    Needs ``key`` (the connection key) and ``seed`` (the answer of ``/_sandbox/seed``)."""
+
     key: str
-    token: str
+    seed: dict[str, Any]
 
     @property
     def headers(self) -> dict[str, str]:
@@ -64,6 +62,16 @@ class Env:
     @property
     def project_id(self) -> str:
         return str(self.seed["project_ids"][0])
+
+
+@dataclass
+class Env(SeededConnection):
+    server: SandboxServer
+    seed: dict[str, Any]
+    app: Flask
+    client: FlaskClient
+    key: str
+    token: str
 
     # --- the connector --------------------------------------------------------------------------------------
     def subscribe(self, trigger: str, **body: Any) -> TestResponse:
