@@ -13,7 +13,6 @@ make). The send time bounds the true start from above by at most the call's dura
 
 from __future__ import annotations
 
-import math
 import threading
 from collections import Counter, OrderedDict, defaultdict
 from collections.abc import Callable, Iterable
@@ -21,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from connector.bench import stats
 from connector.demo_receiver import Delivery, DemoReceiver
 
 MAX_REMEMBERED = 200_000  # ids kept by the emission index (oldest forgotten first)
@@ -91,11 +91,8 @@ def upstream_time(payload: dict[str, Any]) -> float | None:
 
 
 def percentile(values: list[float], q: float) -> float | None:
-    """Nearest-rank percentile (``q`` in 0-100); None for no values."""
-    if not values:
-        return None
-    ranked = sorted(values)
-    return ranked[max(0, math.ceil(q / 100 * len(ranked)) - 1)]
+    """Nearest-rank percentile (``q`` in 0-100, as the benchmarks compute it); None for no values."""
+    return stats.percentile(values, q) if values else None
 
 
 def delivery_line(delivery: Delivery, latency_ms: float | None) -> str:

@@ -17,6 +17,7 @@ from typing import Any
 
 import requests
 
+from connector.bench.stats import percentile
 from connector.client import Limits, MemberPassClient, RateGovernor, default_user_agent
 from connector.sandbox import SandboxServer, SandboxSettings
 from connector.sandbox.routes.teams import create_team
@@ -26,17 +27,11 @@ ROUTE = "/teams/current"
 UNLIMITED = 10**9
 
 
-def percentile(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
-    return ordered[index]
-
-
 def summary(samples: list[float]) -> dict[str, float]:
     ms = [s * 1000 for s in samples]
     return {
-        "p50_ms": round(percentile(ms, 0.50), 3),
-        "p99_ms": round(percentile(ms, 0.99), 3),
+        "p50_ms": round(percentile(ms, 50), 3),
+        "p99_ms": round(percentile(ms, 99), 3),
         "mean_ms": round(statistics.fmean(ms), 3),
     }
 
