@@ -3,24 +3,15 @@ line, stopped with a signal."""
 
 from __future__ import annotations
 
-import socket
 import subprocess
-import sys
-from pathlib import Path
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from connector.bench.processes import cli_command, free_port
 
 
 def start_demo(*options: str) -> subprocess.Popen[str]:
-    script = Path(sys.executable).with_name("memberpass-connector")
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "connector.cli"]
     ports = ["--port", str(free_port()), "--connector-port", str(free_port())]
     return subprocess.Popen(
-        [*command, "demo", *ports, *options], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        cli_command("demo", *ports, *options), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
 
 

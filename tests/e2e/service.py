@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,22 +18,15 @@ from typing import Any
 
 import requests
 
+from connector.bench.processes import cli_command, free_port
 from connector.crypto import generate_key
 
 READY_SECONDS = 30.0
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def serve_command(port: int) -> list[str]:
     """``memberpass-connector serve`` from this interpreter's environment (the module when no script)."""
-    script = Path(sys.executable).with_name("memberpass-connector")
-    base = [str(script)] if script.exists() else [sys.executable, "-m", "connector.cli"]
-    return [*base, "serve", "--host", "127.0.0.1", "--port", str(port)]
+    return cli_command("serve", "--host", "127.0.0.1", "--port", str(port))
 
 
 class ConnectorProcess:
