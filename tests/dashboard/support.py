@@ -3,20 +3,15 @@ token read from the page's hidden field, a form posted back."""
 
 from __future__ import annotations
 
-import re
-
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from connector.connections import csrf
-
-FIELD = re.compile(rf'name="{csrf.FIELD}" value="([^"]+)"')
+from tests.connections.support import csrf_token
 
 
 def page_token(client: FlaskClient, path: str = "/?live=0") -> str:
-    found = FIELD.search(client.get(path).get_data(as_text=True))
-    assert found, "the page carries no CSRF field"
-    return found.group(1)
+    return csrf_token(client.get(path).get_data(as_text=True))
 
 
 def submit(client: FlaskClient, action: str, **fields: str) -> TestResponse:
